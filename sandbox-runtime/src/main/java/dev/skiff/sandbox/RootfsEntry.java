@@ -1,0 +1,28 @@
+package dev.skiff.sandbox;
+
+import java.nio.file.Path;
+
+/** One thing placed in a sandbox's root filesystem. Targets are absolute paths inside the sandbox. */
+public sealed interface RootfsEntry {
+    String target();
+
+    /** A host file or directory bind-mounted at {@code target}. */
+    record Bind(Path source, String target, boolean readOnly) implements RootfsEntry {}
+
+    /** A size-limited writable tmpfs. */
+    record Tmpfs(String target, long sizeBytes, String mode) implements RootfsEntry {}
+
+    /** A symbolic link, e.g. /lib -> usr/lib on merged-/usr hosts. */
+    record Symlink(String target, String linkTo) implements RootfsEntry {}
+
+    /** A small file written into the (afterwards read-only) root, e.g. /etc/passwd. */
+    record File(String target, String content) implements RootfsEntry {}
+
+    static RootfsEntry readOnly(Path source, String target) {
+        return new Bind(source, target, true);
+    }
+
+    static RootfsEntry writable(Path source, String target) {
+        return new Bind(source, target, false);
+    }
+}

@@ -1,0 +1,103 @@
+package dev.skiff.sandbox;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A running sandbox: its PID 1 (skiff-init) as seen from the host, its stdio, its cgroup.
+ * {@link #destroy()} leaves nothing behind: no process (the PID namespace dies with its init),
+ * no mount (they live only in the sandbox's mount namespace), no cgroup, no state directory.
+ */
+public final class Sandbox implements AutoCloseable {
+    /** How the sandbox ended. {@code code} is the function's exit status, 128+signal if killed. */
+    public record Exit(int code, boolean oomKilled, boolean setupFailed) {
+        public String describe() {
+            if (oomKilled) return "ran out of memory (killed by the memory limit)";
+            if (setupFailed) return "sandbox setup failed";
+            if (code > 128) return "killed by signal " + (code - 128);
+            return "exited with status " + code;
+        }
+    }
+
+    private final String id;
+    private final Process init;
+    private final Cgroups.Cgroup cgroup;
+    private final Path stateDir;
+    private final CompletableFuture<Exit> exit;
+    private final AtomicBoolean destroyed = new AtomicBoolean();
+
+    Sandbox(String id, Process init, Cgroups.Cgroup cgroup, Path stateDir) {
+        this.id = id;
+        this.init = init;
+        this.cgroup = cgroup;
+        this.stateDir = stateDir;
+        this.exit = init.onExit().thenApply(p -> {
+            int code = p.exitValue();
+            boolean oom = cgroup.stats().oomKills() > 0;
+            return new Exit(code, oom, code == 125);
+        });
+    }
+
+    public String id() {
+        return id;
+    }
+
+    /** Host PID of the sandbox's init. */
+    public long pid() {
+        return init.pid();
+    }
+
+    public InputStream stdout() {
+        return init.getInputStream();
+    }
+
+    public InputStream stderr() {
+        return init.getErrorStream();
+    }
+
+    public boolean isAlive() {
+        return init.isAlive();
+    }
+
+    public CompletableFuture<Exit> onExit() {
+        return exit;
+    }
+
+    public SandboxStats stats() {
+        return cgroup.stats();
+    }
+
+    /** Sends a signal to the sandbox's init, which passes it on to the function. */
+    public void signal(int signal) {
+        NativeSyscalls.kill(init.pid(), signal);
+    }
+
+    /** Kills everything in the sandbox and removes every trace of it. Idempotent. */
+    public void destroy() throws IOException {
+        if (!destroyed.compareAndSet(false, true)) return;
+        init.destroyForcibly();
+        try {
+            init.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            init.getInputStream().close();
+            init.getErrorStream().close();
+            init.getOutputStream().close();
+        } catch (IOException ignored) {
+            // already closed
+        }
+        cgroup.destroy();
+        SandboxRuntime.deleteTree(stateDir);
+    }
+
+    @Override
+    public void close() throws IOException {
+        destroy();
+    }
+}

@@ -1,0 +1,75 @@
+package dev.skiff.sandbox;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * Everything needed to create one sandbox. The runtime adds what every sandbox has: a read-only
+ * tmpfs root, a minimal /dev, its own /proc, a loopback-only network.
+ */
+public record SandboxSpec(
+        String id,
+        List<RootfsEntry> rootfs,
+        String hostname,
+        int uid,
+        int gid,
+        List<String> argv,
+        Map<String, String> env,
+        String cwd,
+        Limits limits) {
+
+    private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,127}");
+
+    public SandboxSpec {
+        Objects.requireNonNull(id, "id");
+        if (!ID.matcher(id).matches()) throw new IllegalArgumentException("bad sandbox id: " + id);
+        rootfs = List.copyOf(rootfs);
+        argv = List.copyOf(argv);
+        if (argv.isEmpty()) throw new IllegalArgumentException("argv is empty");
+        if (!argv.get(0).startsWith("/")) throw new IllegalArgumentException("argv[0] must be an absolute path: " + argv.get(0));
+        env = Map.copyOf(env);
+        if (uid <= 0 || gid <= 0) throw new IllegalArgumentException("a sandbox never runs as root (uid/gid 0)");
+        Objects.requireNonNull(limits, "limits");
+        if (hostname == null || hostname.isEmpty()) hostname = id;
+        if (cwd == null) cwd = "/";
+    }
+
+    public static Builder builder(String id) {
+        return new Builder(id);
+    }
+
+    public static final class Builder {
+        private final String id;
+        private final List<RootfsEntry> rootfs = new ArrayList<>();
+        private String hostname;
+        private int uid = 65534;
+        private int gid = 65534;
+        private final List<String> argv = new ArrayList<>();
+        private final Map<String, String> env = new LinkedHashMap<>();
+        private String cwd = "/";
+        private Limits limits = Limits.DEFAULT;
+
+        private Builder(String id) {
+            this.id = id;
+        }
+
+        public Builder add(RootfsEntry entry) { rootfs.add(entry); return this; }
+        public Builder addAll(List<RootfsEntry> entries) { rootfs.addAll(entries); return this; }
+        public Builder hostname(String h) { hostname = h; return this; }
+        public Builder user(int u, int g) { uid = u; gid = g; return this; }
+        public Builder command(List<String> a) { argv.clear(); argv.addAll(a); return this; }
+        public Builder command(String... a) { return command(List.of(a)); }
+        public Builder env(String k, String v) { env.put(k, v); return this; }
+        public Builder env(Map<String, String> m) { env.putAll(m); return this; }
+        public Builder cwd(String c) { cwd = c; return this; }
+        public Builder limits(Limits l) { limits = l; return this; }
+
+        public SandboxSpec build() {
+            return new SandboxSpec(id, rootfs, hostname, uid, gid, argv, env, cwd, limits);
+        }
+    }
+}
