@@ -184,6 +184,10 @@ static void loopback_up(void) {
 }
 
 static void enter_root(struct plan *p) {
+    /* pivot_root moves every task of the mount namespace whose root is the old root, and the
+     * JVM thread that staged our mounts is still in this namespace: take a private copy first
+     * so the pivot moves only us. */
+    CHECK("unshare mount namespace", unshare(CLONE_NEWNS));
     CHECK("chdir to root", chdir(p->root));
     /* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves no
      * host path reachable (runc does the same, see its pivotRoot). */

@@ -17,29 +17,37 @@ public final class Sandbox implements AutoCloseable {
     public record Exit(int code, boolean oomKilled, boolean setupFailed) {
         public String describe() {
             if (oomKilled) return "ran out of memory (killed by the memory limit)";
-            if (setupFailed) return "sandbox setup failed";
-            if (code > 128) return "killed by signal " + (code - 128);
+            if (setupFailed) return "could not be set up";
+            if (code > 128) return "was killed by signal " + (code - 128);
             return "exited with status " + code;
         }
     }
 
     private final String id;
-    private final Process init;
+    private final long pid;
+    private final InputStream stdout;
+    private final InputStream stderr;
     private final Cgroups.Cgroup cgroup;
     private final Path stateDir;
     private final CompletableFuture<Exit> exit;
     private final AtomicBoolean destroyed = new AtomicBoolean();
 
-    Sandbox(String id, Process init, Cgroups.Cgroup cgroup, Path stateDir) {
+    Sandbox(String id, Spawn.Child init, Cgroups.Cgroup cgroup, Path stateDir) {
         this.id = id;
-        this.init = init;
+        this.pid = init.pid();
+        this.stdout = init.stdout();
+        this.stderr = init.stderr();
         this.cgroup = cgroup;
         this.stateDir = stateDir;
-        this.exit = init.onExit().thenApply(p -> {
-            int code = p.exitValue();
-            boolean oom = cgroup.stats().oomKills() > 0;
-            return new Exit(code, oom, code == 125);
-        });
+        // ProcessHandle waits without reaping (waitid + WNOWAIT); we reap to read the status.
+        this.exit = ProcessHandle.of(pid)
+                .map(ProcessHandle::onExit)
+                .orElse(CompletableFuture.completedFuture(null))
+                .thenApply(ignored -> {
+                    int code = Spawn.reap(pid);
+                    boolean oom = cgroup.stats().oomKills() > 0;
+                    return new Exit(code, oom, code == 125);
+                });
     }
 
     public String id() {
@@ -48,19 +56,19 @@ public final class Sandbox implements AutoCloseable {
 
     /** Host PID of the sandbox's init. */
     public long pid() {
-        return init.pid();
+        return pid;
     }
 
     public InputStream stdout() {
-        return init.getInputStream();
+        return stdout;
     }
 
     public InputStream stderr() {
-        return init.getErrorStream();
+        return stderr;
     }
 
     public boolean isAlive() {
-        return init.isAlive();
+        return !exit.isDone();
     }
 
     public CompletableFuture<Exit> onExit() {
@@ -73,22 +81,21 @@ public final class Sandbox implements AutoCloseable {
 
     /** Sends a signal to the sandbox's init, which passes it on to the function. */
     public void signal(int signal) {
-        NativeSyscalls.kill(init.pid(), signal);
+        if (!exit.isDone()) NativeSyscalls.kill(pid, signal);
     }
 
     /** Kills everything in the sandbox and removes every trace of it. Idempotent. */
     public void destroy() throws IOException {
         if (!destroyed.compareAndSet(false, true)) return;
-        init.destroyForcibly();
+        signal(Linux.SIGKILL);
         try {
-            init.waitFor(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            exit.get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // reported by the cgroup removal below if anything is left
         }
         try {
-            init.getInputStream().close();
-            init.getErrorStream().close();
-            init.getOutputStream().close();
+            stdout.close();
+            stderr.close();
         } catch (IOException ignored) {
             // already closed
         }

@@ -1,6 +1,5 @@
 package dev.skiff.sandbox;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.FileVisitResult;
@@ -23,7 +22,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * mount, UTS, IPC, network and PID namespaces (these calls move only that thread), builds the
  * root filesystem with mount(2) in its private mount namespace, and spawns skiff-init, which
  * lands as PID 1 of the new PID namespace. The thread then ends and its namespaces live on in
- * the sandbox. The JVM never forks into the sandbox; only the spawned init, a small
+ * the sandbox (with posix_spawn, see {@link Spawn} for why not ProcessBuilder). The JVM never forks into the sandbox; only the spawned init, a small
  * single-threaded C program, does the steps that must happen inside it.
  */
 public final class SandboxRuntime {
@@ -99,10 +98,7 @@ public final class SandboxRuntime {
                 NativeSyscalls sys = NativeSyscalls.INSTANCE;
                 sys.unshare(NAMESPACES);
                 RootfsBuilder.build(root, spec, sys);
-                ProcessBuilder pb = new ProcessBuilder(command);
-                pb.environment().clear();
-                pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-                outcome.set(pb.start());
+                outcome.set(Spawn.spawn(command));
             } catch (Throwable t) {
                 outcome.set(t);
             }
@@ -114,8 +110,8 @@ public final class SandboxRuntime {
             Thread.currentThread().interrupt();
         }
         Object result = outcome.get();
-        if (result instanceof Process process) {
-            return new Sandbox(spec.id(), process, cgroup, dir);
+        if (result instanceof Spawn.Child child) {
+            return new Sandbox(spec.id(), child, cgroup, dir);
         }
         try {
             cgroup.destroy();

@@ -1,0 +1,35 @@
+package dev.skiff.gateway;
+
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/** Every error from the management API leaves as JSON, including the framework's own 404/405/415. */
+public class ApiExceptionMappers {
+    @ServerExceptionMapper
+    public Response api(ApiException e) {
+        return json(e.status(), e.error(), e.getMessage());
+    }
+
+    @ServerExceptionMapper
+    public Response web(WebApplicationException e) {
+        int status = e.getResponse().getStatus();
+        String error = switch (status) {
+            case 404 -> "not_found";
+            case 405 -> "method_not_allowed";
+            case 406 -> "not_acceptable";
+            case 413 -> "payload_too_large";
+            case 415 -> "unsupported_media_type";
+            default -> "bad_request";
+        };
+        String message = status == 415
+                ? "send the function package as a gzip'ed tar with Content-Type: application/gzip"
+                : e.getMessage();
+        return json(status, error, message);
+    }
+
+    static Response json(int status, String error, String message) {
+        return Response.status(status).type(MediaType.APPLICATION_JSON).entity(new ApiError(error, message).toJson()).build();
+    }
+}

@@ -1,0 +1,173 @@
+package dev.skiff.gateway;
+
+import dev.skiff.invoker.FunctionConfig;
+import dev.skiff.invoker.FunctionConfigParser;
+import dev.skiff.invoker.FunctionDeployment;
+import dev.skiff.invoker.InvalidFunctionException;
+import dev.skiff.invoker.Runtimes;
+import dev.skiff.invoker.SkiffConfig;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+import org.jboss.logging.Logger;
+
+/**
+ * Deployed functions, on disk in the data directory, so they survive restarts:
+ *
+ * <pre>
+ *   functions/&lt;name&gt;/versions/&lt;n&gt;/func.yaml, code/…   one directory per version, never changed
+ *   functions/&lt;name&gt;/current                           the live version number
+ *   tmp/                                              uploads being unpacked and checked
+ * </pre>
+ *
+ * A deploy unpacks and validates in tmp/, then renames the whole version directory into place
+ * and replaces "current" by an atomic rename: a crash at any point leaves either the old or the
+ * new version, never half of one.
+ */
+@ApplicationScoped
+public class FunctionStore {
+    private static final Logger LOG = Logger.getLogger(FunctionStore.class);
+
+    /** A stored version plus when it was deployed. */
+    public record Stored(FunctionDeployment deployment, Instant deployedAt) {}
+
+    @Inject
+    SkiffConfig config;
+
+    private final Map<String, Stored> current = new ConcurrentHashMap<>();
+    private final PackageExtractor extractor = new PackageExtractor(new PackageExtractor.Limits(256L << 20, 10_000));
+
+    void load(@Observes StartupEvent ignored) throws IOException {
+        Files.createDirectories(functionsDir());
+        Path tmp = tmpDir();
+        if (Files.exists(tmp)) deleteTree(tmp); // leftovers of uploads interrupted by a crash
+        Files.createDirectories(tmp);
+        try (Stream<Path> dirs = Files.list(functionsDir())) {
+            for (Path dir : dirs.toList()) {
+                try {
+                    readCurrent(dir.getFileName().toString()).ifPresent(s -> current.put(s.deployment().name(), s));
+                } catch (IOException | InvalidFunctionException e) {
+                    LOG.warnf("skipping stored function %s: %s", dir.getFileName(), e.getMessage());
+                }
+            }
+        }
+        LOG.infof("%d function(s) in %s", current.size(), config.dataDir());
+    }
+
+    private Path functionsDir() {
+        return config.dataDir().resolve("functions");
+    }
+
+    private Path tmpDir() {
+        return config.dataDir().resolve("tmp");
+    }
+
+    public Optional<Stored> get(String name) {
+        return Optional.ofNullable(current.get(name));
+    }
+
+    public List<Stored> list() {
+        return current.values().stream().sorted(Comparator.comparing(s -> s.deployment().name())).toList();
+    }
+
+    /** Validates and stores a package as the next version of {@code name}. Nothing is stored if it is refused. */
+    public synchronized Stored deploy(String name, InputStream gzipTar) throws IOException {
+        String problem = FunctionConfigParser.nameProblem(name);
+        if (problem != null) throw new ApiException(400, "invalid_name", problem);
+        Path staging = tmpDir().resolve(UUID.randomUUID().toString());
+        Path code = staging.resolve("code");
+        try {
+            Files.createDirectories(code);
+            extractor.extract(gzipTar, code);
+            Path yaml = code.resolve("func.yaml");
+            if (!Files.isRegularFile(yaml, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new ApiException(400, "missing_func_yaml", "the package has no func.yaml at its top level (create one with ./fn init)");
+            }
+            FunctionConfig fc = parse(Files.readString(yaml, StandardCharsets.UTF_8));
+            if (!fc.name().equals(name)) {
+                throw new ApiException(400, "name_mismatch", "func.yaml names the function '" + fc.name() + "' but it is being deployed as '" + name + "'");
+            }
+            if (!Runtimes.isKnown(fc.runtime())) {
+                throw new ApiException(400, "unknown_runtime", "runtime '" + fc.runtime() + "' is not known; known runtimes: " + String.join(", ", Runtimes.known()));
+            }
+            Files.copy(yaml, staging.resolve("func.yaml"));
+            Path fnDir = functionsDir().resolve(name);
+            Path versions = fnDir.resolve("versions");
+            Files.createDirectories(versions);
+            long version = nextVersion(versions);
+            Path finalDir = versions.resolve(Long.toString(version));
+            Files.move(staging, finalDir, StandardCopyOption.ATOMIC_MOVE);
+            writeAtomically(fnDir.resolve("current"), Long.toString(version));
+            Stored stored = new Stored(new FunctionDeployment(fc, version, finalDir.resolve("code")), Instant.now());
+            current.put(name, stored);
+            return stored;
+        } finally {
+            if (Files.exists(staging)) deleteTree(staging);
+        }
+    }
+
+    /** Removes a function and all its versions. The directory is renamed away first, so removal is atomic. */
+    public synchronized boolean delete(String name) throws IOException {
+        if (current.remove(name) == null) return false;
+        Path fnDir = functionsDir().resolve(name);
+        Path trash = tmpDir().resolve("deleted-" + name + "-" + UUID.randomUUID());
+        Files.move(fnDir, trash, StandardCopyOption.ATOMIC_MOVE);
+        deleteTree(trash);
+        return true;
+    }
+
+    private static FunctionConfig parse(String yaml) {
+        try {
+            return FunctionConfigParser.parse(yaml);
+        } catch (InvalidFunctionException e) {
+            throw new ApiException(400, e.error(), e.getMessage());
+        }
+    }
+
+    private Optional<Stored> readCurrent(String name) throws IOException, InvalidFunctionException {
+        Path fnDir = functionsDir().resolve(name);
+        Path pointer = fnDir.resolve("current");
+        if (!Files.exists(pointer)) return Optional.empty();
+        long version = Long.parseLong(Files.readString(pointer).trim());
+        Path dir = fnDir.resolve("versions").resolve(Long.toString(version));
+        FunctionConfig fc = FunctionConfigParser.parse(Files.readString(dir.resolve("func.yaml"), StandardCharsets.UTF_8));
+        Instant at = Files.getLastModifiedTime(pointer).toInstant();
+        return Optional.of(new Stored(new FunctionDeployment(fc, version, dir.resolve("code")), at));
+    }
+
+    private static long nextVersion(Path versions) throws IOException {
+        try (Stream<Path> s = Files.list(versions)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.matches("\\d+")).mapToLong(Long::parseLong).max().orElse(0) + 1;
+        }
+    }
+
+    private static void writeAtomically(Path file, String content) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, content);
+        try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}

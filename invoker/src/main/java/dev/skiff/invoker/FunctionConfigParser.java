@@ -1,0 +1,145 @@
+package dev.skiff.invoker;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Parses and validates func.yaml. Unknown keys are an error that names the key (a typo should
+ * not silently fall back to a default).
+ *
+ * <pre>
+ * name: hello            # required; a lowercase DNS label
+ * runtime: python        # required
+ * handler: handler.handle
+ * memory: 128Mi          # Ki/Mi/Gi (or k/m/g) suffixes; at least 16Mi
+ * pids: 64
+ * concurrency: 1         # calls one replica serves at once
+ * maxScale: 10
+ * timeout: 30s           # ms/s/m/h suffixes
+ * idleTimeout: 300s
+ * env: {KEY: value}
+ * </pre>
+ */
+public final class FunctionConfigParser {
+    public static final Pattern NAME = Pattern.compile("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
+    private static final List<String> KEYS = List.of("name", "runtime", "handler", "memory", "pids", "concurrency",
+            "maxScale", "timeout", "idleTimeout", "env");
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kKmMgG]i?|[bB])?");
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    private FunctionConfigParser() {}
+
+    public static String nameProblem(String name) {
+        if (name == null || name.isEmpty()) return "the function name is empty";
+        if (!NAME.matcher(name).matches()) {
+            return "'" + name + "' is not a valid function name: use 1-63 lowercase letters, digits and '-',"
+                    + " starting with a letter and not ending with '-' (a DNS label)";
+        }
+        return null;
+    }
+
+    public static FunctionConfig parse(String yaml) throws InvalidFunctionException {
+        Object tree;
+        try {
+            tree = YAML.readValue(yaml, Object.class);
+        } catch (JsonProcessingException e) {
+            throw new InvalidFunctionException("invalid_yaml", "func.yaml is not valid YAML: " + e.getOriginalMessage());
+        }
+        if (!(tree instanceof Map<?, ?> map)) throw new InvalidFunctionException("invalid_func_yaml", "func.yaml must be a mapping of keys to values");
+        for (Object key : map.keySet()) {
+            if (!KEYS.contains(String.valueOf(key))) {
+                throw new InvalidFunctionException("unknown_key", "func.yaml has an unknown key '" + key + "'; known keys: " + String.join(", ", KEYS));
+            }
+        }
+        String name = string(map, "name", null);
+        if (name == null) throw new InvalidFunctionException("invalid_func_yaml", "func.yaml has no 'name'");
+        String problem = nameProblem(name);
+        if (problem != null) throw new InvalidFunctionException("invalid_name", problem);
+        String runtime = string(map, "runtime", null);
+        if (runtime == null) throw new InvalidFunctionException("invalid_func_yaml", "func.yaml has no 'runtime' (e.g. runtime: python)");
+        String handler = string(map, "handler", "handler.handle");
+        if (!handler.matches("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+")) {
+            throw new InvalidFunctionException("invalid_func_yaml", "handler '" + handler + "' must look like module.function");
+        }
+        long memory = size(map, "memory", 128L << 20);
+        if (memory < (16L << 20)) throw new InvalidFunctionException("invalid_func_yaml", "memory must be at least 16Mi");
+        int pids = integer(map, "pids", 64, 4, 4096);
+        int concurrency = integer(map, "concurrency", 1, 1, 1000);
+        int maxScale = integer(map, "maxScale", 10, 1, 1000);
+        Duration timeout = duration(map, "timeout", Duration.ofSeconds(30));
+        Duration idle = duration(map, "idleTimeout", Duration.ofSeconds(300));
+        Map<String, String> env = new LinkedHashMap<>();
+        Object envObj = map.get("env");
+        if (envObj != null) {
+            if (!(envObj instanceof Map<?, ?> envMap)) throw new InvalidFunctionException("invalid_func_yaml", "env must be a mapping of NAME: value");
+            for (Map.Entry<?, ?> e : envMap.entrySet()) {
+                String k = String.valueOf(e.getKey());
+                if (!k.matches("[A-Za-z_][A-Za-z0-9_]*") || k.startsWith("FN_")) {
+                    throw new InvalidFunctionException("invalid_func_yaml", "env key '" + k + "' is not a valid variable name (FN_ is reserved)");
+                }
+                env.put(k, e.getValue() == null ? "" : String.valueOf(e.getValue()));
+            }
+        }
+        return new FunctionConfig(name, runtime, handler, memory, pids, concurrency, maxScale, timeout, idle, env);
+    }
+
+    private static String string(Map<?, ?> map, String key, String dflt) throws InvalidFunctionException {
+        Object v = map.get(key);
+        if (v == null) return dflt;
+        if (v instanceof Map || v instanceof List) throw new InvalidFunctionException("invalid_func_yaml", key + " must be a string");
+        return String.valueOf(v).trim();
+    }
+
+    private static int integer(Map<?, ?> map, String key, int dflt, int min, int max) throws InvalidFunctionException {
+        Object v = map.get(key);
+        if (v == null) return dflt;
+        try {
+            int n = v instanceof Number num ? num.intValue() : Integer.parseInt(String.valueOf(v).trim());
+            if (n < min || n > max) throw new NumberFormatException();
+            return n;
+        } catch (NumberFormatException e) {
+            throw new InvalidFunctionException("invalid_func_yaml", key + " must be a whole number from " + min + " to " + max + ", got '" + v + "'");
+        }
+    }
+
+    static long size(Map<?, ?> map, String key, long dflt) throws InvalidFunctionException {
+        Object v = map.get(key);
+        if (v == null) return dflt;
+        Matcher m = SIZE.matcher(String.valueOf(v).trim());
+        if (!m.matches()) throw new InvalidFunctionException("invalid_func_yaml", key + " must be a size like 128Mi or 1Gi, got '" + v + "'");
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT);
+        return switch (unit.charAt(0)) {
+            case 'k' -> n << 10;
+            case 'm' -> n << 20;
+            case 'g' -> n << 30;
+            default -> n;
+        };
+    }
+
+    static Duration duration(Map<?, ?> map, String key, Duration dflt) throws InvalidFunctionException {
+        Object v = map.get(key);
+        if (v == null) return dflt;
+        if (v instanceof Number n) return Duration.ofSeconds(n.longValue());
+        Matcher m = DURATION.matcher(String.valueOf(v).trim());
+        if (!m.matches()) throw new InvalidFunctionException("invalid_func_yaml", key + " must be a duration like 500ms, 30s, 5m, got '" + v + "'");
+        long n = Long.parseLong(m.group(1));
+        Duration d = switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+        if (d.isZero()) throw new InvalidFunctionException("invalid_func_yaml", key + " must be more than zero");
+        return d;
+    }
+}

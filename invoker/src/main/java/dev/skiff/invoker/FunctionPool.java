@@ -1,0 +1,195 @@
+package dev.skiff.invoker;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The replicas of one function on this node and who may use them. A call takes a free slot on
+ * a warm replica of the current version; if there is none and the function is below maxScale
+ * it starts a replica at once (a cold start, outside the lock); otherwise it waits up to the
+ * queue timeout and then gets 429. Replicas of an older version take no new calls and stop
+ * when their last call ends.
+ */
+final class FunctionPool {
+    private final String name;
+    private final ReplicaLauncher launcher;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition slotFreed = lock.newCondition();
+    private final List<Replica> replicas = new ArrayList<>();
+    private int starting;
+
+    FunctionPool(String name, ReplicaLauncher launcher) {
+        this.name = name;
+        this.launcher = launcher;
+    }
+
+    /** Takes a slot on a replica running {@code d}, starting one if allowed. */
+    Replica acquire(FunctionDeployment d, Duration maxWait) throws InvocationException {
+        long deadline = System.nanoTime() + maxWait.toNanos();
+        List<Replica> toStop = new ArrayList<>();
+        lock.lock();
+        try {
+            retireOtherVersions(d.version(), toStop);
+            while (true) {
+                Replica best = null;
+                int active = 0;
+                for (Replica r : replicas) {
+                    if (r.retired || !r.sandbox.isAlive()) continue;
+                    active++;
+                    if (r.inFlight < d.config().concurrency() && (best == null || r.inFlight < best.inFlight)) best = r;
+                }
+                if (best != null) {
+                    best.inFlight++;
+                    return best;
+                }
+                if (active + starting < d.config().maxScale()) {
+                    starting++;
+                    break;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new InvocationException(429, "no_capacity", "function " + name + " is at its maxScale of "
+                            + d.config().maxScale() + " replicas and no slot freed within " + maxWait.toMillis() + " ms; retry later");
+                }
+                slotFreed.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InvocationException(503, "interrupted", "interrupted while waiting for " + name);
+        } finally {
+            lock.unlock();
+            toStop.forEach(Replica::stop);
+        }
+        return coldStart(d);
+    }
+
+    private Replica coldStart(FunctionDeployment d) throws InvocationException {
+        Replica fresh = null;
+        try {
+            fresh = launcher.start(d);
+            return fresh;
+        } finally {
+            lock.lock();
+            try {
+                starting--;
+                if (fresh != null) {
+                    fresh.inFlight = 1;
+                    replicas.add(fresh);
+                    watchExit(fresh);
+                }
+                slotFreed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private void watchExit(Replica r) {
+        r.sandbox.onExit().thenRun(() -> {
+            lock.lock();
+            try {
+                replicas.remove(r);
+                slotFreed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        });
+    }
+
+    /** Gives a slot back; a replica that failed, or an old version with nothing left to do, is stopped. */
+    void release(Replica r, boolean healthy) {
+        boolean stop;
+        lock.lock();
+        try {
+            r.inFlight--;
+            r.lastUsedNanos = System.nanoTime();
+            stop = !healthy || (r.retired && r.inFlight == 0);
+            if (stop) replicas.remove(r);
+            slotFreed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (stop) r.stop();
+    }
+
+    private void retireOtherVersions(long version, List<Replica> toStop) {
+        for (var it = replicas.iterator(); it.hasNext(); ) {
+            Replica r = it.next();
+            if (r.deployment.version() == version) continue;
+            r.retired = true;
+            if (r.inFlight == 0) {
+                it.remove();
+                toStop.add(r);
+            }
+        }
+    }
+
+    /** Stops replicas idle for longer than their function's idleTimeout. */
+    void reapIdle(long nowNanos) {
+        List<Replica> idle = new ArrayList<>();
+        lock.lock();
+        try {
+            for (var it = replicas.iterator(); it.hasNext(); ) {
+                Replica r = it.next();
+                long idleFor = nowNanos - r.lastUsedNanos;
+                if (r.inFlight == 0 && idleFor >= r.deployment.config().idleTimeout().toNanos()) {
+                    it.remove();
+                    idle.add(r);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        for (Replica r : idle) {
+            org.jboss.logging.Logger.getLogger(FunctionPool.class).infof("stopping idle replica %s", r.id);
+            r.stop();
+        }
+    }
+
+    /** Stops every replica: after in-flight calls end for a drain, at once otherwise. */
+    void stopAll(Duration drain) {
+        long deadline = System.nanoTime() + drain.toNanos();
+        List<Replica> all;
+        lock.lock();
+        try {
+            replicas.forEach(r -> r.retired = true);
+            while (replicas.stream().anyMatch(r -> r.inFlight > 0) && System.nanoTime() < deadline) {
+                slotFreed.await(50, TimeUnit.MILLISECONDS);
+            }
+            all = new ArrayList<>(replicas);
+            replicas.clear();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            all = new ArrayList<>(replicas);
+            replicas.clear();
+        } finally {
+            lock.unlock();
+        }
+        all.forEach(Replica::stop);
+    }
+
+    /** Snapshot for describe/metrics: (replicas, in-flight calls). */
+    int[] counts() {
+        lock.lock();
+        try {
+            int inFlight = replicas.stream().mapToInt(r -> r.inFlight).sum();
+            return new int[] {replicas.size(), inFlight};
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Host PIDs of the replicas' inits, for tests and debugging. */
+    List<Long> pids() {
+        lock.lock();
+        try {
+            return replicas.stream().map(r -> r.sandbox.pid()).toList();
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,19 @@
+package dev.skiff.invoker;
+
+/**
+ * What the gateway asks of an invoker. One process holds both roles on a single machine; on a
+ * cluster this interface is served over the network (see the gateway issue).
+ */
+public interface Invoker {
+    /** Runs one call on a warm replica, cold-starting one when needed. */
+    InvocationResponse invoke(FunctionDeployment deployment, InvocationRequest request) throws InvocationException;
+
+    /** Makes sure one replica of this version is ready (used by deploy to report a broken function at once). */
+    void warmUp(FunctionDeployment deployment) throws InvocationException;
+
+    /** Stops every replica of a function, letting in-flight calls finish first. */
+    void retire(String functionName);
+
+    /** Replicas (warm sandboxes) of a function on this node right now. */
+    int replicas(String functionName);
+}

@@ -1,0 +1,144 @@
+package dev.skiff.invoker;
+
+import dev.skiff.invoker.http.HttpMessage;
+import dev.skiff.invoker.http.UnixHttpConnection;
+import dev.skiff.sandbox.Sandbox;
+import dev.skiff.sandbox.SandboxException;
+import dev.skiff.sandbox.SandboxRuntime;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jboss.logging.Logger;
+
+/** The invoker role: warm pools of sandboxes on this node. */
+@ApplicationScoped
+public class LocalInvoker implements Invoker {
+    private static final Logger LOG = Logger.getLogger(LocalInvoker.class);
+
+    @Inject
+    SkiffConfig config;
+
+    private final Map<String, FunctionPool> pools = new ConcurrentHashMap<>();
+    private ScheduledExecutorService timers;
+    private ReplicaLauncher launcher;
+
+    void start(@Observes StartupEvent ignored) throws SandboxException, IOException {
+        SandboxRuntime runtime = SandboxRuntime.open(config.stateDir().resolve("sandboxes"));
+        launcher = new ReplicaLauncher(runtime, new Runtimes(config.dataDir()), config);
+        timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("invoker-timers").daemon().factory());
+        long every = config.reapInterval().toMillis();
+        timers.scheduleWithFixedDelay(this::reapIdle, every, every, TimeUnit.MILLISECONDS);
+        LOG.infof("invoker ready: sandboxes under %s, cgroup %s", config.stateDir(), runtime.cgroupVersion());
+    }
+
+    void stop(@Observes ShutdownEvent ignored) {
+        pools.values().forEach(p -> p.stopAll(Duration.ofSeconds(5)));
+        if (timers != null) timers.shutdownNow();
+    }
+
+    private void reapIdle() {
+        long now = System.nanoTime();
+        for (FunctionPool p : pools.values()) {
+            try {
+                p.reapIdle(now);
+            } catch (RuntimeException e) {
+                LOG.warn("idle reaper", e);
+            }
+        }
+    }
+
+    private FunctionPool pool(String name) {
+        return pools.computeIfAbsent(name, n -> new FunctionPool(n, launcher));
+    }
+
+    @Override
+    public InvocationResponse invoke(FunctionDeployment d, InvocationRequest request) throws InvocationException {
+        FunctionPool pool = pool(d.name());
+        Replica replica = pool.acquire(d, config.queueTimeout());
+        boolean healthy = false;
+        AtomicBoolean timedOut = new AtomicBoolean();
+        UnixHttpConnection connection = null;
+        ScheduledFuture<?> watchdog = null;
+        try {
+            connection = replica.connection();
+            UnixHttpConnection c = connection;
+            watchdog = timers.schedule(() -> {
+                timedOut.set(true);
+                c.close();
+            }, d.config().timeout().toMillis(), TimeUnit.MILLISECONDS);
+            InvocationResponse response = connection.exchange(request,
+                    List.of(new HttpMessage.Header("X-Call-Id", request.callId())));
+            healthy = !timedOut.get();
+            if (healthy) replica.giveBack(connection);
+            return response;
+        } catch (IOException e) {
+            if (connection != null) connection.close();
+            throw failure(d, replica, timedOut.get(), e);
+        } finally {
+            if (watchdog != null) watchdog.cancel(false);
+            pool.release(replica, healthy);
+        }
+    }
+
+    /** Says what happened to a call whose function did not answer: timeout, crash, OOM. */
+    private static InvocationException failure(FunctionDeployment d, Replica replica, boolean timedOut, IOException cause) {
+        if (timedOut) {
+            return new InvocationException(504, "function_timeout", "function " + d.name() + " did not answer within "
+                    + d.config().timeout().toMillis() + " ms (its timeout); the replica was stopped");
+        }
+        Sandbox.Exit exit;
+        try {
+            exit = replica.sandbox.onExit().get(2, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            return new InvocationException(502, "function_connection_failed",
+                    "the connection to function " + d.name() + " broke: " + cause.getMessage());
+        } catch (Exception e) {
+            return new InvocationException(502, "function_crashed", "function " + d.name() + " crashed");
+        }
+        ReplicaLauncher.waitForOutput(replica);
+        if (exit.oomKilled()) {
+            return new InvocationException(502, "function_out_of_memory", "function " + d.name()
+                    + " ran out of memory (limit " + (d.config().memoryBytes() >> 20) + " MiB) and was killed");
+        }
+        return new InvocationException(502, "function_crashed", "function " + d.name() + " crashed: it "
+                + exit.describe() + ReplicaLauncher.tail(replica));
+    }
+
+    @Override
+    public void warmUp(FunctionDeployment d) throws InvocationException {
+        FunctionPool pool = pool(d.name());
+        Replica r = pool.acquire(d, config.queueTimeout());
+        pool.release(r, true);
+    }
+
+    @Override
+    public void retire(String name) {
+        FunctionPool p = pools.remove(name);
+        if (p != null) p.stopAll(Duration.ofSeconds(30));
+    }
+
+    @Override
+    public int replicas(String name) {
+        FunctionPool p = pools.get(name);
+        return p == null ? 0 : p.counts()[0];
+    }
+
+    /** Host PIDs of a function's sandboxes (their init processes). */
+    public List<Long> sandboxPids(String name) {
+        FunctionPool p = pools.get(name);
+        return p == null ? List.of() : p.pids();
+    }
+}

@@ -1,0 +1,54 @@
+package dev.skiff.invoker;
+
+import dev.skiff.invoker.http.UnixHttpConnection;
+import dev.skiff.sandbox.Sandbox;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.ConcurrentLinkedDeque;
+
+/**
+ * One warm sandbox of a function with its open connections. Slot accounting (how many calls
+ * it serves now) belongs to {@link FunctionPool} and is guarded by the pool's lock.
+ */
+final class Replica {
+    final String id;
+    final FunctionDeployment deployment;
+    final Sandbox sandbox;
+    final Path socket;
+    final Path socketDir;
+    final OutputTail output;
+    private final ConcurrentLinkedDeque<UnixHttpConnection> idleConnections = new ConcurrentLinkedDeque<>();
+
+    int inFlight;
+    long lastUsedNanos = System.nanoTime();
+    boolean retired;
+
+    Replica(String id, FunctionDeployment deployment, Sandbox sandbox, Path socketDir, OutputTail output) {
+        this.id = id;
+        this.deployment = deployment;
+        this.sandbox = sandbox;
+        this.socketDir = socketDir;
+        this.socket = socketDir.resolve("fn.sock");
+        this.output = output;
+    }
+
+    UnixHttpConnection connection() throws IOException {
+        UnixHttpConnection c = idleConnections.pollFirst();
+        return c != null ? c : UnixHttpConnection.open(socket);
+    }
+
+    void giveBack(UnixHttpConnection c) {
+        if (c.reusable()) idleConnections.addFirst(c);
+        else c.close();
+    }
+
+    void stop() {
+        for (UnixHttpConnection c; (c = idleConnections.poll()) != null; ) c.close();
+        try {
+            sandbox.destroy();
+        } catch (IOException e) {
+            org.jboss.logging.Logger.getLogger(Replica.class).warnf("replica %s: teardown incomplete: %s", id, e.getMessage());
+        }
+        ReplicaLauncher.deleteQuietly(socketDir);
+    }
+}

@@ -1,0 +1,178 @@
+package dev.skiff.invoker;
+
+import dev.skiff.invoker.http.UnixHttpConnection;
+import dev.skiff.sandbox.HostLayer;
+import dev.skiff.sandbox.Limits;
+import dev.skiff.sandbox.NativeSyscalls;
+import dev.skiff.sandbox.RootfsEntry;
+import dev.skiff.sandbox.Sandbox;
+import dev.skiff.sandbox.SandboxException;
+import dev.skiff.sandbox.SandboxRuntime;
+import dev.skiff.sandbox.SandboxSpec;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * Turns a function deployment into a running, ready replica: builds the sandbox spec (shared
+ * host runtime layer, the function's code read-only, the FDK read-only, a socket directory),
+ * starts it, pumps its output into the log, and waits until the FDK accepts on its socket.
+ */
+final class ReplicaLauncher {
+    private static final Logger FUNCTION_LOG = Logger.getLogger("skiff.function");
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final SandboxRuntime runtime;
+    private final Runtimes runtimes;
+    private final SkiffConfig config;
+    private final Path socketsDir;
+
+    ReplicaLauncher(SandboxRuntime runtime, Runtimes runtimes, SkiffConfig config) throws IOException {
+        this.runtime = runtime;
+        this.runtimes = runtimes;
+        this.config = config;
+        this.socketsDir = config.stateDir().resolve("sockets");
+        Files.createDirectories(socketsDir);
+    }
+
+    Replica start(FunctionDeployment d) throws InvocationException {
+        String id = d.name() + "-" + HexFormat.of().formatHex(randomBytes());
+        Runtimes.Runtime rt = runtimes.get(d.config().runtime());
+        Path socketDir = socketsDir.resolve(id);
+        Sandbox sandbox;
+        try {
+            Files.createDirectory(socketDir);
+            NativeSyscalls.INSTANCE.chown(socketDir, config.sandboxUid(), config.sandboxGid());
+            sandbox = runtime.start(spec(id, d, rt, socketDir));
+        } catch (IOException | SandboxException e) {
+            deleteQuietly(socketDir);
+            throw new InvocationException(503, "sandbox_failed", "could not start a sandbox for " + d.name() + ": " + e.getMessage());
+        }
+        OutputTail output = new OutputTail(30);
+        Replica replica = new Replica(id, d, sandbox, socketDir, output);
+        pump(sandbox.stdout(), d.name(), id, output, false);
+        pump(sandbox.stderr(), d.name(), id, output, true);
+        try {
+            awaitReady(replica, config.startTimeout());
+        } catch (InvocationException e) {
+            replica.stop();
+            throw e;
+        }
+        return replica;
+    }
+
+    private static byte[] randomBytes() {
+        byte[] b = new byte[4];
+        RANDOM.nextBytes(b);
+        return b;
+    }
+
+    private SandboxSpec spec(String id, FunctionDeployment d, Runtimes.Runtime rt, Path socketDir) throws IOException {
+        List<RootfsEntry> rootfs = new ArrayList<>(HostLayer.of(HostLayer.SYSTEM_DIRS));
+        rootfs.addAll(HostLayer.minimalEtc(config.sandboxUid(), config.sandboxGid(), "fn"));
+        rootfs.add(new RootfsEntry.Tmpfs("/tmp", Math.min(d.config().memoryBytes() / 2, 64L << 20), "1777"));
+        rootfs.add(RootfsEntry.readOnly(d.codeDir(), Runtimes.CODE_DIR));
+        rootfs.add(RootfsEntry.readOnly(runtimes.fdkDir(rt), Runtimes.FDK_DIR));
+        rootfs.add(RootfsEntry.writable(socketDir, Runtimes.SOCKET_DIR));
+        return SandboxSpec.builder(id)
+                .addAll(rootfs)
+                .hostname(d.name())
+                .user(config.sandboxUid(), config.sandboxGid())
+                .command(rt.command())
+                .env(d.config().env())
+                .env(rt.env())
+                .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+                .env("HOME", "/tmp")
+                .env("LANG", "C.UTF-8")
+                .env("FN_LISTENER", Runtimes.SOCKET)
+                .env("FN_CODE_DIR", Runtimes.CODE_DIR)
+                .env("FN_HANDLER", d.config().handler())
+                .env("FN_NAME", d.name())
+                .cwd(Runtimes.CODE_DIR)
+                .limits(new Limits(d.config().memoryBytes(), d.config().pids(), 0))
+                .build();
+    }
+
+    /** Ready means the function's FDK accepts on its socket, not merely that a process exists. */
+    private void awaitReady(Replica r, Duration timeout) throws InvocationException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long pause = 1;
+        while (true) {
+            if (r.sandbox.onExit().isDone()) {
+                Sandbox.Exit exit = r.sandbox.onExit().join();
+                waitForOutput(r);
+                throw new InvocationException(503, "function_failed_to_start",
+                        "function " + r.deployment.name() + " failed to start: it " + exit.describe() + tail(r));
+            }
+            if (Files.exists(r.socket)) {
+                try {
+                    r.giveBack(UnixHttpConnection.open(r.socket));
+                    return;
+                } catch (IOException notYet) {
+                    // bound but not yet listening
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new InvocationException(503, "function_start_timeout",
+                        "function " + r.deployment.name() + " did not become ready within " + timeout.toSeconds() + "s" + tail(r));
+            }
+            try {
+                Thread.sleep(pause);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InvocationException(503, "interrupted", "interrupted while starting " + r.deployment.name());
+            }
+            pause = Math.min(pause * 2, 10);
+        }
+    }
+
+    static String tail(Replica r) {
+        String t = r.output.joined();
+        return t.isEmpty() ? "" : "; its last output:\n" + t;
+    }
+
+    /** Gives the output pumps a moment to collect the last lines of a process that just died. */
+    static void waitForOutput(Replica r) {
+        try {
+            TimeUnit.MILLISECONDS.sleep(50);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * One platform thread per stream: a blocking pipe read would pin a virtual thread's carrier,
+     * and with two carriers on a 2-core node two quiet replicas would starve every call.
+     */
+    private static void pump(InputStream in, String function, String replica, OutputTail tail, boolean stderr) {
+        Thread.ofPlatform().daemon().stackSize(256 * 1024).name("output-" + replica + (stderr ? "-err" : "-out")).start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    tail.add(line);
+                    FUNCTION_LOG.infof("[%s %s] %s%s", function, replica, stderr ? "stderr: " : "", line);
+                }
+            } catch (IOException closed) {
+                // the sandbox is gone
+            }
+        });
+    }
+
+    static void deleteQuietly(Path dir) {
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // nothing to delete
+        }
+    }
+}

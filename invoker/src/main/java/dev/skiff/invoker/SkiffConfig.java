@@ -1,0 +1,41 @@
+package dev.skiff.invoker;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** Node-wide settings (application.properties, -Dskiff.…, or SKIFF_… environment variables). */
+@ConfigMapping(prefix = "skiff")
+public interface SkiffConfig {
+    /** Durable state: deployed functions. Survives restarts. */
+    @WithDefault("/var/lib/skiff")
+    Path dataDir();
+
+    /** Per-sandbox scratch state (staging roots, sockets); lost on reboot, which is right. */
+    @WithDefault("/run/skiff")
+    Path stateDir();
+
+    /** The unprivileged uid/gid functions run as. */
+    @WithDefault("65534")
+    int sandboxUid();
+
+    @WithDefault("65534")
+    int sandboxGid();
+
+    /** How long a new replica may take to accept on its socket. */
+    @WithDefault("30s")
+    Duration startTimeout();
+
+    /** How long a call may wait for a free slot before it gets 429. */
+    @WithDefault("10s")
+    Duration queueTimeout();
+
+    /** Largest request body a function accepts; bigger gets 413. */
+    @WithDefault("6291456")
+    long maxBodyBytes();
+
+    /** How often idle replicas are looked for. */
+    @WithDefault("1s")
+    Duration reapInterval();
+}

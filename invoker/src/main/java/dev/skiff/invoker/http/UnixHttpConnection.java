@@ -1,0 +1,166 @@
+package dev.skiff.invoker.http;
+
+import dev.skiff.invoker.InvocationRequest;
+import dev.skiff.invoker.InvocationResponse;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One HTTP/1.1 keep-alive connection to a function's FDK over its unix socket. Blocking, one
+ * exchange at a time; callers run it on virtual threads. Closing it from another thread aborts
+ * a blocked exchange (that is how timeouts are enforced).
+ */
+public final class UnixHttpConnection implements Closeable {
+    private static final int MAX_HEAD_BYTES = 64 * 1024;
+
+    private final SocketChannel channel;
+    private final InputStream in;
+    private final OutputStream out;
+    private boolean reusable = true;
+
+    private UnixHttpConnection(SocketChannel channel) {
+        this.channel = channel;
+        this.in = new BufferedInputStream(Channels.newInputStream(channel), 16 * 1024);
+        this.out = new BufferedOutputStream(Channels.newOutputStream(channel), 16 * 1024);
+    }
+
+    public static UnixHttpConnection open(Path socket) throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        return new UnixHttpConnection(ch);
+    }
+
+    /** True when the last exchange left the connection usable for another one. */
+    public boolean reusable() {
+        return reusable && channel.isOpen();
+    }
+
+    public InvocationResponse exchange(InvocationRequest request, List<HttpMessage.Header> extraHeaders) throws IOException {
+        writeRequest(request, extraHeaders);
+        return readResponse(request.method().equals("HEAD"));
+    }
+
+    private void writeRequest(InvocationRequest r, List<HttpMessage.Header> extra) throws IOException {
+        StringBuilder head = new StringBuilder(256);
+        head.append(r.method()).append(' ').append(r.path().isEmpty() ? "/" : r.path());
+        if (r.query() != null && !r.query().isEmpty()) head.append('?').append(r.query());
+        head.append(" HTTP/1.1\r\nHost: function\r\n");
+        for (HttpMessage.Header h : r.headers()) {
+            if (HttpMessage.isHopByHop(h.name())) continue;
+            appendHeader(head, h);
+        }
+        for (HttpMessage.Header h : extra) appendHeader(head, h);
+        head.append("Content-Length: ").append(r.body().length).append("\r\n\r\n");
+        out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+        out.write(r.body());
+        out.flush();
+    }
+
+    private static void appendHeader(StringBuilder head, HttpMessage.Header h) {
+        // Refuse header injection: a CR or LF in a value would start a new header or request.
+        if (h.value().indexOf('\r') >= 0 || h.value().indexOf('\n') >= 0 || h.name().indexOf(':') >= 0) return;
+        head.append(h.name()).append(": ").append(h.value()).append("\r\n");
+    }
+
+    private InvocationResponse readResponse(boolean head) throws IOException {
+        String statusLine = readLine();
+        String[] parts = statusLine.split(" ", 3);
+        if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) throw new IOException("malformed status line from function: " + statusLine);
+        int status;
+        try {
+            status = Integer.parseInt(parts[1]);
+        } catch (NumberFormatException e) {
+            throw new IOException("malformed status line from function: " + statusLine);
+        }
+        List<HttpMessage.Header> headers = new ArrayList<>();
+        int headBytes = statusLine.length();
+        for (String line = readLine(); !line.isEmpty(); line = readLine()) {
+            headBytes += line.length();
+            if (headBytes > MAX_HEAD_BYTES) throw new IOException("response headers from function exceed 64 KiB");
+            int colon = line.indexOf(':');
+            if (colon <= 0) throw new IOException("malformed header line from function: " + line);
+            headers.add(new HttpMessage.Header(line.substring(0, colon).trim(), line.substring(colon + 1).trim()));
+        }
+        String connection = HttpMessage.first(headers, "Connection");
+        if (connection != null && connection.equalsIgnoreCase("close") || parts[0].equals("HTTP/1.0")) reusable = false;
+        byte[] body;
+        String te = HttpMessage.first(headers, "Transfer-Encoding");
+        String cl = HttpMessage.first(headers, "Content-Length");
+        if (head || status == 204 || status == 304 || status / 100 == 1) {
+            body = new byte[0];
+        } else if (te != null && te.toLowerCase().contains("chunked")) {
+            body = readChunked();
+        } else if (cl != null) {
+            body = readExactly(Long.parseLong(cl.trim()));
+        } else {
+            body = in.readAllBytes();
+            reusable = false;
+        }
+        return new InvocationResponse(status, HttpMessage.endToEnd(headers), body);
+    }
+
+    private byte[] readExactly(long n) throws IOException {
+        if (n > Integer.MAX_VALUE - 16) throw new IOException("response body too large: " + n);
+        byte[] b = in.readNBytes((int) n);
+        if (b.length != n) throw new EOFException("function closed the connection after " + b.length + " of " + n + " body bytes");
+        return b;
+    }
+
+    private byte[] readChunked() throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        while (true) {
+            String sizeLine = readLine();
+            int semi = sizeLine.indexOf(';');
+            long size = Long.parseLong((semi >= 0 ? sizeLine.substring(0, semi) : sizeLine).trim(), 16);
+            if (size == 0) {
+                while (!readLine().isEmpty()) {
+                    // trailers are dropped
+                }
+                return body.toByteArray();
+            }
+            body.write(readExactly(size));
+            readLine();
+        }
+    }
+
+    private String readLine() throws IOException {
+        StringBuilder sb = new StringBuilder(64);
+        while (true) {
+            int c = in.read();
+            if (c < 0) throw new EOFException("function closed the connection");
+            if (c == '\n') break;
+            if (c != '\r') sb.append((char) c);
+            if (sb.length() > MAX_HEAD_BYTES) throw new IOException("line from function exceeds 64 KiB");
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public void close() {
+        reusable = false;
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+    }
+}
