@@ -21,6 +21,11 @@
  *   6. fork the function, then reap zombies and pass signals on until it exits, and exit with
  *      its status (128+signal when it was killed).
  *
+ * Lifeline: fd 3, when present, is the read end of a pipe whose write end only the runtime's
+ * JVM holds. If the JVM dies (even by SIGKILL) the pipe reports EOF and init kills the sandbox:
+ * no orphaned sandboxes. (PR_SET_PDEATHSIG cannot do this: it fires when the *thread* that
+ * spawned us exits, and the launcher thread exits right after spawning.)
+ *
  * Usage:
  *   skiff-init --root DIR [--cgroup PROCS_FILE]... [--hostname NAME] [--uid N] [--gid N]
  *              [--cwd DIR] [--env K=V]... [--nofile N] [--fsize BYTES] -- PROGRAM ARGS...
@@ -39,7 +44,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -201,10 +208,22 @@ static void set_limit(int resource, long value, const char *name) {
     if (setrlimit(resource, &rl) < 0) die("rlimit", "%s: %s", name, strerror(errno));
 }
 
-static void close_inherited_fds(void) {
-    /* Nothing of the invoker's may leak in (CVE-2016-9962 class); stdio stays. */
-    if (syscall(SYS_close_range, 3, ~0U, 0) == 0) return;
-    for (int fd = 3; fd < 65536; fd++) close(fd);
+#define LIFELINE_FD 3
+
+static int has_lifeline(void) {
+    return fcntl(LIFELINE_FD, F_GETFD) >= 0;
+}
+
+static void close_inherited_fds(int keep_lifeline) {
+    /* Nothing of the invoker's may leak in (CVE-2016-9962 class); stdio stays, and the
+     * lifeline stays open in init only (close-on-exec, so the function never has it). */
+    unsigned first = 3;
+    if (keep_lifeline) {
+        CHECK("lifeline cloexec", fcntl(LIFELINE_FD, F_SETFD, FD_CLOEXEC));
+        first = 4;
+    }
+    if (syscall(SYS_close_range, first, ~0U, 0) == 0) return;
+    for (int fd = (int)first; fd < 65536; fd++) close(fd);
 }
 
 static void drop_privileges(struct plan *p) {
@@ -233,16 +252,26 @@ static pid_t start_function(struct plan *p, sigset_t *original_mask) {
 }
 
 /* PID 1 duties: reap every child (orphans are re-parented to us), forward termination
- * signals to the function, and exit with the function's status. The kernel kills whatever
- * is left in the PID namespace when we exit. */
-static int supervise(pid_t function_pid, const sigset_t *handled) {
+ * signals to the function, watch the lifeline, and exit with the function's status. The
+ * kernel kills whatever is left in the PID namespace when we exit. */
+static int supervise(pid_t function_pid, const sigset_t *handled, int lifeline) {
+    int sfd = signalfd(-1, handled, SFD_CLOEXEC);
+    if (sfd < 0) die("signalfd", "%s", strerror(errno));
+    struct pollfd fds[2] = { { sfd, POLLIN, 0 }, { lifeline ? LIFELINE_FD : -1, POLLIN, 0 } };
     for (;;) {
-        siginfo_t info;
-        int sig = sigwaitinfo(handled, &info);
-        if (sig < 0) {
+        if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR) continue;
-            die("sigwaitinfo", "%s", strerror(errno));
+            die("poll", "%s", strerror(errno));
         }
+        if (fds[1].revents) {
+            /* EOF or error on the lifeline: the runtime is gone, so is the sandbox. */
+            kill(-1, SIGKILL);
+            return 137;
+        }
+        if (!(fds[0].revents & POLLIN)) continue;
+        struct signalfd_siginfo info;
+        if (read(sfd, &info, sizeof info) != sizeof info) continue;
+        int sig = (int)info.ssi_signo;
         if (sig != SIGCHLD) {
             kill(function_pid, sig);
             continue;
@@ -278,9 +307,10 @@ int main(int argc, char **argv) {
     set_limit(RLIMIT_CORE, 0, "core");
     set_limit(RLIMIT_NOFILE, p.nofile, "nofile");
     if (p.fsize >= 0) set_limit(RLIMIT_FSIZE, p.fsize, "fsize");
-    close_inherited_fds();
+    int lifeline = has_lifeline();
+    close_inherited_fds(lifeline);
     drop_privileges(&p);
 
     pid_t function_pid = start_function(&p, &original);
-    return supervise(function_pid, &handled);
+    return supervise(function_pid, &handled, lifeline);
 }

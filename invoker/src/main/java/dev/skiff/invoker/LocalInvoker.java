@@ -36,7 +36,7 @@ public class LocalInvoker implements Invoker {
     private ReplicaLauncher launcher;
 
     void start(@Observes StartupEvent ignored) throws SandboxException, IOException {
-        SandboxRuntime runtime = SandboxRuntime.open(config.stateDir().resolve("sandboxes"));
+        SandboxRuntime runtime = SandboxRuntime.open(config.stateDir().resolve("sandboxes"), config.cgroupName());
         launcher = new ReplicaLauncher(runtime, new Runtimes(config.dataDir()), config);
         timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("invoker-timers").daemon().factory());
         long every = config.reapInterval().toMillis();

@@ -16,6 +16,13 @@ public interface SkiffConfig {
     @WithDefault("/run/skiff")
     Path stateDir();
 
+    /**
+     * Name of the cgroup directory holding this node's sandboxes. Leftovers in it are removed at
+     * start, so two Skiffs on one host (a test run beside a real one) need different names.
+     */
+    @WithDefault("skiff")
+    String cgroupName();
+
     /** The unprivileged uid/gid functions run as. */
     @WithDefault("65534")
     int sandboxUid();

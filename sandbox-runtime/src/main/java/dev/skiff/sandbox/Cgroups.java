@@ -12,6 +12,12 @@ import java.util.List;
 public interface Cgroups {
     Cgroup create(String sandboxId, Limits limits) throws IOException;
 
+    /**
+     * Kills and removes every sandbox cgroup of this group: the leftovers of a runtime that died
+     * (its sandboxes' inits also die with it through their lifeline; this catches the rest).
+     */
+    void removeAll() throws IOException;
+
     /** Which hierarchy this is, for messages: "v1" or "v2". */
     String version();
 
@@ -26,10 +32,23 @@ public interface Cgroups {
         void destroy() throws IOException;
     }
 
-    /** Picks the implementation from the host: pure v2 when /sys/fs/cgroup is cgroup2, v1 otherwise. */
-    static Cgroups detect() throws IOException {
+    /**
+     * Picks the implementation from the host: pure v2 when /sys/fs/cgroup is cgroup2, v1 otherwise.
+     * {@code group} names the directory that holds this runtime's sandboxes, so two runtimes on
+     * one host (say, tests beside a running Skiff) never touch each other's sandboxes.
+     */
+    static Cgroups detect(String group) throws IOException {
+        if (!group.matches("[a-z0-9][a-z0-9_.-]*")) throw new IllegalArgumentException("bad cgroup group name: " + group);
         Path unifiedRoot = Path.of("/sys/fs/cgroup/cgroup.controllers");
-        if (Files.exists(unifiedRoot)) return CgroupsV2.forSelf(Path.of("/sys/fs/cgroup"));
-        return CgroupsV1.forSelf();
+        if (Files.exists(unifiedRoot)) return CgroupsV2.forSelf(Path.of("/sys/fs/cgroup"), group);
+        return CgroupsV1.forSelf(group);
+    }
+
+    /** Kills and removes each child directory of {@code parent} (one per sandbox). */
+    static void removeChildren(Path parent) throws IOException {
+        if (!Files.isDirectory(parent)) return;
+        try (var children = Files.list(parent)) {
+            for (Path child : children.filter(Files::isDirectory).toList()) CgroupFiles.killAndRemove(child);
+        }
     }
 }

@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * cgroup v1: one hierarchy per controller. A sandbox gets a directory in each of memory, pids,
- * cpu and cpuacct, under the JVM's own cgroup in that hierarchy plus "/skiff" (so Skiff stays
+ * cpu and cpuacct, under the JVM's own cgroup in that hierarchy plus "/&lt;group&gt;" (so Skiff stays
  * inside whatever cgroup it was started in).
  */
 public final class CgroupsV1 implements Cgroups {
@@ -28,7 +28,7 @@ public final class CgroupsV1 implements Cgroups {
         this.parents = Map.copyOf(parents);
     }
 
-    static CgroupsV1 forSelf() throws IOException {
+    static CgroupsV1 forSelf(String group) throws IOException {
         Map<String, Path> mounts = controllerMounts(Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8));
         Map<String, String> selfPaths = selfPaths(Files.readAllLines(Path.of("/proc/self/cgroup"), StandardCharsets.UTF_8));
         Map<String, Path> parents = new LinkedHashMap<>();
@@ -36,7 +36,7 @@ public final class CgroupsV1 implements Cgroups {
             Path mount = mounts.get(c);
             if (mount == null) continue;
             String self = selfPaths.getOrDefault(c, "/");
-            Path parent = mount.resolve(self.substring(1)).resolve("skiff");
+            Path parent = mount.resolve(self.substring(1)).resolve(group);
             Files.createDirectories(parent);
             parents.put(c, parent);
         }
@@ -75,6 +75,11 @@ public final class CgroupsV1 implements Cgroups {
     @Override
     public String version() {
         return "v1";
+    }
+
+    @Override
+    public void removeAll() throws IOException {
+        for (Path parent : parents.values()) Cgroups.removeChildren(parent);
     }
 
     @Override

@@ -28,25 +28,29 @@ public final class CgroupsV2 implements Cgroups {
         this.sandboxes = sandboxes;
     }
 
-    static CgroupsV2 forSelf(Path mount) throws IOException {
+    static CgroupsV2 forSelf(Path mount, String group) throws IOException {
         String self = "/";
         for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"), StandardCharsets.UTF_8)) {
             if (line.startsWith("0::")) self = line.substring(3);
         }
-        return prepare(mount.resolve(self.substring(1)), ProcessHandle.current().pid());
+        return prepare(mount.resolve(self.substring(1)), ProcessHandle.current().pid(), group);
+    }
+
+    static CgroupsV2 prepare(Path own, long selfPid) throws IOException {
+        return prepare(own, selfPid, "sandboxes");
     }
 
     /** Sets up the layout above under {@code own}, moving {@code selfPid} into the supervisor leaf. */
-    static CgroupsV2 prepare(Path own, long selfPid) throws IOException {
+    static CgroupsV2 prepare(Path own, long selfPid, String group) throws IOException {
         Path supervisor = own.resolve("supervisor");
-        Path sandboxes = own.resolve("sandboxes");
+        Path sandboxes = own.resolve(group);
         if (!own.getFileName().toString().equals("supervisor")) {
             Files.createDirectories(supervisor);
             CgroupFiles.write(supervisor.resolve("cgroup.procs"), Long.toString(selfPid));
         } else {
             // Already moved by an earlier start: the sandboxes live beside us.
             own = own.getParent();
-            sandboxes = own.resolve("sandboxes");
+            sandboxes = own.resolve(group);
         }
         CgroupFiles.write(own.resolve("cgroup.subtree_control"), CONTROLLERS);
         Files.createDirectories(sandboxes);
@@ -57,6 +61,11 @@ public final class CgroupsV2 implements Cgroups {
     @Override
     public String version() {
         return "v2";
+    }
+
+    @Override
+    public void removeAll() throws IOException {
+        Cgroups.removeChildren(sandboxes);
     }
 
     @Override

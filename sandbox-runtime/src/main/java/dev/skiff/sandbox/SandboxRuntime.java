@@ -32,28 +32,42 @@ public final class SandboxRuntime {
     private final Path stateDir;
     private final Path init;
     private final Cgroups cgroups;
+    private final int lifeline;
 
-    SandboxRuntime(Path stateDir, Path init, Cgroups cgroups) {
+    SandboxRuntime(Path stateDir, Path init, Cgroups cgroups, int lifeline) {
         this.stateDir = stateDir;
         this.init = init;
         this.cgroups = cgroups;
+        this.lifeline = lifeline;
     }
 
     /**
      * Prepares a runtime keeping per-sandbox state under {@code stateDir}. Fails with a one-line
      * reason when the host cannot run sandboxes (not root, not Linux, no cgroups).
      */
-    public static SandboxRuntime open(Path stateDir) throws SandboxException {
+    public static SandboxRuntime open(Path stateDir, String cgroupGroup) throws SandboxException {
         String missing = HostSupport.whatIsMissing();
         if (missing != null) throw new SandboxException(missing);
         try {
             Files.createDirectories(stateDir);
+            Cgroups cgroups = Cgroups.detect(cgroupGroup);
+            removeLeftovers(stateDir, cgroups);
             Path bin = stateDir.resolve("bin");
             Files.createDirectories(bin);
             Path init = installInit(bin);
-            return new SandboxRuntime(stateDir, init, Cgroups.detect());
+            return new SandboxRuntime(stateDir, init, cgroups, Spawn.lifeline());
         } catch (IOException | RuntimeException e) {
             throw new SandboxException("cannot prepare the sandbox runtime: " + e.getMessage(), e);
+        }
+    }
+
+    /** Sandboxes of an earlier run of this runtime that died without tearing them down. */
+    private static void removeLeftovers(Path stateDir, Cgroups cgroups) throws IOException {
+        cgroups.removeAll();
+        try (var dirs = Files.list(stateDir)) {
+            for (Path d : dirs.toList()) {
+                if (!d.getFileName().toString().equals("bin")) deleteTree(d);
+            }
         }
     }
 
@@ -98,7 +112,7 @@ public final class SandboxRuntime {
                 NativeSyscalls sys = NativeSyscalls.INSTANCE;
                 sys.unshare(NAMESPACES);
                 RootfsBuilder.build(root, spec, sys);
-                outcome.set(Spawn.spawn(command));
+                outcome.set(Spawn.spawn(command, lifeline));
             } catch (Throwable t) {
                 outcome.set(t);
             }

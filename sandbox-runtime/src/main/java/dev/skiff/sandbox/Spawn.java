@@ -68,8 +68,31 @@ final class Spawn {
 
     static native String strerror(int errno);
 
-    /** Spawns {@code argv} with an empty environment, stdin from /dev/null, stdout and stderr to pipes. */
-    static Child spawn(List<String> argv) throws IOException {
+    private static int lifelineRead = -1;
+
+    /**
+     * The read end of a pipe whose write end this JVM holds until it dies (both ends
+     * close-on-exec, so no other child keeps it alive). Every sandbox init gets the read end as
+     * fd 3 and kills its sandbox when it reports EOF.
+     */
+    static synchronized int lifeline() throws IOException {
+        if (lifelineRead < 0) {
+            int[] fds = new int[2];
+            try {
+                pipe2(fds, O_CLOEXEC);
+            } catch (LastErrorException e) {
+                throw new IOException("pipe2: " + strerror(e.getErrorCode()));
+            }
+            lifelineRead = fds[0]; // fds[1], the write end, is deliberately never closed
+        }
+        return lifelineRead;
+    }
+
+    /**
+     * Spawns {@code argv} with an empty environment, stdin from /dev/null, stdout and stderr to
+     * pipes, and {@code lifeline} as fd 3.
+     */
+    static Child spawn(List<String> argv, int lifeline) throws IOException {
         int[] out = new int[2];
         int[] err = new int[2];
         Memory actions = new Memory(1024); // larger than glibc's posix_spawn_file_actions_t
@@ -99,6 +122,7 @@ final class Spawn {
             posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0);
             posix_spawn_file_actions_adddup2(actions, out[1], 1); // dup2 clears CLOEXEC on 1 and 2
             posix_spawn_file_actions_adddup2(actions, err[1], 2);
+            posix_spawn_file_actions_adddup2(actions, lifeline, 3);
             // The JVM's threads block and handle signals their own way; the child starts clean.
             posix_spawnattr_setflags(attr, (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
             sigemptyset(sigset);

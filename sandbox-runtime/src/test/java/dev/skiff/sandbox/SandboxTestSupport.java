@@ -18,7 +18,7 @@ final class SandboxTestSupport {
     private static SandboxRuntime runtime;
 
     static synchronized SandboxRuntime runtime() throws Exception {
-        if (runtime == null) runtime = SandboxRuntime.open(Files.createTempDirectory("skiff-sbx-test"));
+        if (runtime == null) runtime = SandboxRuntime.open(Files.createTempDirectory("skiff-sbx-test"), "skiff-unit-test");
         return runtime;
     }
 
