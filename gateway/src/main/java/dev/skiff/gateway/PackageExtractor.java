@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.zip.GZIPInputStream;
-import java.util.zip.ZipException;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
@@ -37,6 +36,8 @@ public final class PackageExtractor {
                 }
                 String name = e.getName();
                 Path target = safeTarget(into, name);
+                refuseThroughSymlinks(into, target, name);
+                // Order matters: commons-compress calls every non-directory "isFile", devices included.
                 if (e.isDirectory()) {
                     Files.createDirectories(target);
                 } else if (e.isSymbolicLink()) {
@@ -45,25 +46,39 @@ public final class PackageExtractor {
                     Files.createSymbolicLink(target, Path.of(e.getLinkName()));
                 } else if (e.isLink()) {
                     throw refuse("package_hardlink", "entry '" + name + "' is a hard link; packages may not contain hard links");
-                } else if (e.isFile()) {
+                } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO() || !e.isFile()) {
+                    throw refuse("package_special_file", "entry '" + name + "' is a device file, FIFO or other special file; only files, directories and symlinks are allowed");
+                } else {
                     Files.createDirectories(target.getParent());
                     long written = copyLimited(tar, target, limits.maxExpandedBytes() - total, name);
                     total += written;
                     boolean executable = (e.getMode() & 0111) != 0;
                     Files.setPosixFilePermissions(target, PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
-                } else {
-                    throw refuse("package_special_file", "entry '" + name + "' is a device file, FIFO or other special file; only files, directories and symlinks are allowed");
                 }
             }
-        } catch (ZipException | IllegalArgumentException e) {
-            throw refuse("package_malformed", "the package is not a valid gzip'ed tar: " + e.getMessage());
-        } catch (IOException e) {
-            if (e.getMessage() != null && (e.getMessage().contains("Not in GZIP") || e.getMessage().contains("tar"))) {
-                throw refuse("package_malformed", "the package is not a valid gzip'ed tar: " + e.getMessage());
-            }
+        } catch (ApiException e) {
             throw e;
+        } catch (IOException | RuntimeException e) {
+            // Anything else that goes wrong while reading the archive means the upload is broken
+            // (not gzip, not tar, truncated, duplicate entries): the client's fault, so a 400.
+            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            throw refuse("package_malformed", "the package is not a valid gzip'ed tar: " + why);
         }
         if (entries == 0) throw refuse("package_empty", "the package is empty");
+    }
+
+    /**
+     * Refuses an entry whose path passes through a symlink (or replaces one). Links are checked
+     * one at a time, so following them while writing later entries could chain them out of the
+     * folder (a -> ., then a/b -> .. creates b -> .., then b/x lands outside).
+     */
+    static void refuseThroughSymlinks(Path root, Path target, String name) {
+        for (Path p = target; p != null && !p.equals(root); p = p.getParent()) {
+            if (Files.isSymbolicLink(p)) {
+                throw refuse("package_bad_path", "entry '" + name + "' goes through or replaces the symlink '"
+                        + root.relativize(p) + "'; entries may not be written through symlinks");
+            }
+        }
     }
 
     static Path safeTarget(Path root, String name) {

@@ -103,9 +103,10 @@ public final class FunctionConfigParser {
         Object v = map.get(key);
         if (v == null) return dflt;
         try {
-            int n = v instanceof Number num ? num.intValue() : Integer.parseInt(String.valueOf(v).trim());
+            // Parse as text so a YAML float (64.9) or a value beyond int (4294967360) is refused, not cut.
+            long n = Long.parseLong(String.valueOf(v).trim());
             if (n < min || n > max) throw new NumberFormatException();
-            return n;
+            return (int) n;
         } catch (NumberFormatException e) {
             throw new InvalidFunctionException("invalid_func_yaml", key + " must be a whole number from " + min + " to " + max + ", got '" + v + "'");
         }
@@ -116,29 +117,40 @@ public final class FunctionConfigParser {
         if (v == null) return dflt;
         Matcher m = SIZE.matcher(String.valueOf(v).trim());
         if (!m.matches()) throw new InvalidFunctionException("invalid_func_yaml", key + " must be a size like 128Mi or 1Gi, got '" + v + "'");
-        long n = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT);
-        return switch (unit.charAt(0)) {
-            case 'k' -> n << 10;
-            case 'm' -> n << 20;
-            case 'g' -> n << 30;
-            default -> n;
-        };
+        try {
+            long n = Long.parseLong(m.group(1));
+            return switch (unit.charAt(0)) {
+                case 'k' -> Math.multiplyExact(n, 1L << 10);
+                case 'm' -> Math.multiplyExact(n, 1L << 20);
+                case 'g' -> Math.multiplyExact(n, 1L << 30);
+                default -> n;
+            };
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new InvalidFunctionException("invalid_func_yaml", key + " is too large: '" + v + "'");
+        }
     }
 
     static Duration duration(Map<?, ?> map, String key, Duration dflt) throws InvalidFunctionException {
         Object v = map.get(key);
         if (v == null) return dflt;
-        if (v instanceof Number n) return Duration.ofSeconds(n.longValue());
-        Matcher m = DURATION.matcher(String.valueOf(v).trim());
+        String text = String.valueOf(v).trim();
+        if (text.matches("\\d+")) text = text + "s"; // a plain whole number means seconds
+        Matcher m = DURATION.matcher(text);
         if (!m.matches()) throw new InvalidFunctionException("invalid_func_yaml", key + " must be a duration like 500ms, 30s, 5m, got '" + v + "'");
-        long n = Long.parseLong(m.group(1));
-        Duration d = switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofHours(n);
-        };
+        Duration d;
+        try {
+            long n = Long.parseLong(m.group(1));
+            d = switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                default -> Duration.ofHours(n);
+            };
+            if (d.compareTo(Duration.ofDays(366)) > 0) throw new ArithmeticException();
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new InvalidFunctionException("invalid_func_yaml", key + " is too long: '" + v + "' (at most a year)");
+        }
         if (d.isZero()) throw new InvalidFunctionException("invalid_func_yaml", key + " must be more than zero");
         return d;
     }

@@ -87,6 +87,9 @@ public class LocalInvoker implements Invoker {
         } catch (IOException e) {
             if (connection != null) connection.close();
             throw failure(d, replica, timedOut.get(), e);
+        } catch (RuntimeException e) {
+            if (connection != null) connection.close();
+            throw new InvocationException(502, "function_bad_response", "function " + d.name() + " sent a response Skiff cannot read: " + e.getMessage());
         } finally {
             if (watchdog != null) watchdog.cancel(false);
             pool.release(replica, healthy);

@@ -46,6 +46,7 @@ public interface Cgroups {
 
     /** Kills and removes each child directory of {@code parent} (one per sandbox). */
     static void removeChildren(Path parent) throws IOException {
+        // A co-mounted hierarchy is listed once per controller; the second pass finds nothing.
         if (!Files.isDirectory(parent)) return;
         try (var children = Files.list(parent)) {
             for (Path child : children.filter(Files::isDirectory).toList()) CgroupFiles.killAndRemove(child);

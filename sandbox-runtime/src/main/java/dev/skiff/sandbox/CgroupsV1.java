@@ -88,7 +88,8 @@ public final class CgroupsV1 implements Cgroups {
         try {
             for (Map.Entry<String, Path> e : parents.entrySet()) {
                 Path dir = e.getValue().resolve(sandboxId);
-                Files.createDirectory(dir);
+                // Co-mounted controllers (cpu,cpuacct) share one hierarchy and so one directory.
+                if (!dirs.containsValue(dir)) Files.createDirectory(dir);
                 dirs.put(e.getKey(), dir);
             }
             Path memory = dirs.get("memory");
@@ -104,7 +105,7 @@ public final class CgroupsV1 implements Cgroups {
                 CgroupFiles.write(cpu.resolve("cpu.cfs_quota_us"), Long.toString(period * limits.cpuMillis() / 1000));
             }
         } catch (IOException | RuntimeException e) {
-            for (Path d : dirs.values()) CgroupFiles.killAndRemove(d);
+            for (Path d : dirs.values().stream().distinct().toList()) CgroupFiles.killAndRemove(d);
             throw e;
         }
         return new V1Cgroup(dirs);
@@ -113,7 +114,7 @@ public final class CgroupsV1 implements Cgroups {
     private record V1Cgroup(Map<String, Path> dirs) implements Cgroup {
         @Override
         public List<Path> procsFiles() {
-            return dirs.values().stream().map(d -> d.resolve("cgroup.procs")).toList();
+            return dirs.values().stream().distinct().map(d -> d.resolve("cgroup.procs")).toList();
         }
 
         @Override
@@ -131,7 +132,7 @@ public final class CgroupsV1 implements Cgroups {
         @Override
         public void destroy() throws IOException {
             IOException first = null;
-            for (Path d : dirs.values()) {
+            for (Path d : dirs.values().stream().distinct().toList()) {
                 try {
                     CgroupFiles.killAndRemove(d);
                 } catch (IOException e) {

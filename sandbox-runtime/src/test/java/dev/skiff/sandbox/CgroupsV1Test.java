@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -263,9 +262,6 @@ class CgroupsV1Test {
     }
 
     @Test
-    @Disabled("bug: CgroupsV1.create does Files.createDirectory once per controller, so when cpu and cpuacct are "
-            + "co-mounted (the usual /sys/fs/cgroup/cpu,cpuacct layout) both map to the same parent and the second "
-            + "createDirectory throws FileAlreadyExistsException: no sandbox can start on such a host")
     void comountedCpuAndCpuacctShareOneDirectory() throws IOException {
         Path cpuCpuacct = Files.createDirectories(fake.resolve("cpu,cpuacct/skiff"));
         CgroupsV1 v1 = new CgroupsV1(Map.of("memory", memory, "pids", pids, "cpu", cpuCpuacct, "cpuacct", cpuCpuacct));
@@ -273,5 +269,23 @@ class CgroupsV1Test {
         assertEquals("50000", read(cpuCpuacct.resolve("co/cpu.cfs_quota_us")));
         Files.writeString(cpuCpuacct.resolve("co/cpuacct.usage"), "42\n");
         assertEquals(42, cg.stats().cpuNanos());
+    }
+
+    @Test
+    void removeAllRemovesEverySandboxCgroupInEveryController() throws IOException {
+        CgroupsV1 v1 = all();
+        v1.create("left-1", new Limits(64L << 20, 32, 500));
+        v1.create("left-2", Limits.DEFAULT);
+        for (Path parent : List.of(memory, pids, cpu, cpuacct)) {
+            emptyOut(parent.resolve("left-1"));
+            emptyOut(parent.resolve("left-2"));
+        }
+        v1.removeAll();
+        for (Path parent : List.of(memory, pids, cpu, cpuacct)) {
+            try (Stream<Path> left = Files.list(parent)) {
+                assertEquals(List.of(), left.toList(), parent.toString());
+            }
+            assertTrue(Files.isDirectory(parent), "the group directory itself stays");
+        }
     }
 }

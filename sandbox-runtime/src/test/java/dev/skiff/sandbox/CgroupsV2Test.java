@@ -127,4 +127,30 @@ class CgroupsV2Test {
         assertThrows(FileAlreadyExistsException.class, () -> new CgroupsV2(sandboxes).create("dup", Limits.DEFAULT));
         assertEquals("1234", read(existing.resolve("memory.max")));
     }
+
+    @Test
+    void prepareWithAGroupNameKeepsThatRuntimesSandboxesApart() throws IOException {
+        CgroupsV2 tests = CgroupsV2.prepare(own, 7, "skiff-test");
+        tests.create("fn3", Limits.DEFAULT);
+        assertTrue(Files.isDirectory(own.resolve("skiff-test/fn3")));
+        assertEquals("+memory +pids +cpu", read(own.resolve("skiff-test/cgroup.subtree_control")));
+        assertFalse(Files.exists(own.resolve("sandboxes")), "another runtime's group is not touched");
+    }
+
+    @Test
+    void removeAllRemovesEverySandboxCgroupOfTheGroupOnly() throws IOException {
+        Path sandboxes = Files.createDirectory(own.resolve("sandboxes"));
+        Path other = Files.createDirectories(own.resolve("other-group/keep"));
+        CgroupsV2 v2 = new CgroupsV2(sandboxes);
+        v2.create("left-1", Limits.DEFAULT);
+        v2.create("left-2", Limits.DEFAULT);
+        emptyOut(sandboxes.resolve("left-1"));
+        emptyOut(sandboxes.resolve("left-2"));
+        Files.writeString(sandboxes.resolve("cgroup.subtree_control"), "+memory +pids +cpu");
+        v2.removeAll();
+        try (Stream<Path> left = Files.list(sandboxes)) {
+            assertEquals(List.of(sandboxes.resolve("cgroup.subtree_control")), left.toList());
+        }
+        assertTrue(Files.isDirectory(other));
+    }
 }

@@ -75,13 +75,24 @@ public final class UnixHttpConnection implements Closeable {
         out.flush();
     }
 
+    private static final java.util.regex.Pattern TOKEN = java.util.regex.Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+
     private static void appendHeader(StringBuilder head, HttpMessage.Header h) {
-        // Refuse header injection: a CR or LF in a value would start a new header or request.
-        if (h.value().indexOf('\r') >= 0 || h.value().indexOf('\n') >= 0 || h.name().indexOf(':') >= 0) return;
+        // Refuse header injection: a name must be an RFC 9110 token, and a CR or LF in a value
+        // would start a new header or a new request.
+        if (!TOKEN.matcher(h.name()).matches() || h.value().indexOf('\r') >= 0 || h.value().indexOf('\n') >= 0) return;
         head.append(h.name()).append(": ").append(h.value()).append("\r\n");
     }
 
     private InvocationResponse readResponse(boolean head) throws IOException {
+        while (true) {
+            InvocationResponse r = readOneResponse(head);
+            // 1xx responses are interim (RFC 9110 §15.2): the final one follows on the same connection.
+            if (r.status() >= 200 || r.status() == 101) return r;
+        }
+    }
+
+    private InvocationResponse readOneResponse(boolean head) throws IOException {
         String statusLine = readLine();
         String[] parts = statusLine.split(" ", 3);
         if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) throw new IOException("malformed status line from function: " + statusLine);
@@ -110,12 +121,22 @@ public final class UnixHttpConnection implements Closeable {
         } else if (te != null && te.toLowerCase().contains("chunked")) {
             body = readChunked();
         } else if (cl != null) {
-            body = readExactly(Long.parseLong(cl.trim()));
+            body = readExactly(parseLength(cl));
         } else {
             body = in.readAllBytes();
             reusable = false;
         }
         return new InvocationResponse(status, HttpMessage.endToEnd(headers), body);
+    }
+
+    private static long parseLength(String value) throws IOException {
+        try {
+            long n = Long.parseLong(value.trim());
+            if (n >= 0) return n;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IOException("malformed Content-Length from function: " + value);
     }
 
     private byte[] readExactly(long n) throws IOException {
@@ -130,7 +151,13 @@ public final class UnixHttpConnection implements Closeable {
         while (true) {
             String sizeLine = readLine();
             int semi = sizeLine.indexOf(';');
-            long size = Long.parseLong((semi >= 0 ? sizeLine.substring(0, semi) : sizeLine).trim(), 16);
+            long size;
+            try {
+                size = Long.parseLong((semi >= 0 ? sizeLine.substring(0, semi) : sizeLine).trim(), 16);
+            } catch (NumberFormatException e) {
+                throw new IOException("malformed chunk size from function: " + sizeLine);
+            }
+            if (size < 0) throw new IOException("malformed chunk size from function: " + sizeLine);
             if (size == 0) {
                 while (!readLine().isEmpty()) {
                     // trailers are dropped
