@@ -13,9 +13,9 @@ public record FunctionView(
         int replicas,
         Limits limits) {
 
-    public record Limits(long memoryBytes, int pids, int concurrency, int maxScale, long timeoutMs, long idleTimeoutMs) {
+    public record Limits(long memoryBytes, int pids, int cpuMillis, int concurrency, int maxScale, long timeoutMs, long idleTimeoutMs) {
         static Limits of(FunctionConfig c) {
-            return new Limits(c.memoryBytes(), c.pids(), c.concurrency(), c.maxScale(), c.timeout().toMillis(), c.idleTimeout().toMillis());
+            return new Limits(c.memoryBytes(), c.pids(), c.cpuMillis(), c.concurrency(), c.maxScale(), c.timeout().toMillis(), c.idleTimeout().toMillis());
         }
     }
 }

@@ -13,6 +13,7 @@ public record FunctionConfig(
         String handler,
         long memoryBytes,
         int pids,
+        int cpuMillis,
         int concurrency,
         int maxScale,
         Duration timeout,
@@ -21,5 +22,13 @@ public record FunctionConfig(
 
     public FunctionConfig {
         env = Map.copyOf(env);
+    }
+
+    /**
+     * CPU weight under contention, on the cgroup v2 scale where 100 is normal: a function that
+     * asks for 2 CPUs weighs 200, one that asks for half a CPU 50; no cpu setting means 100.
+     */
+    public int cpuWeight() {
+        return cpuMillis == 0 ? 100 : Math.max(1, Math.min(10_000, cpuMillis / 10));
     }
 }

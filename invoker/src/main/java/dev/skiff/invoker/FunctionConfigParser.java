@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
  * handler: handler.handle
  * memory: 128Mi          # Ki/Mi/Gi (or k/m/g) suffixes; at least 16Mi
  * pids: 64
+ * cpu: 0.5              # CPUs (or 500m); a hard quota, also sets the weight; default: no quota
  * concurrency: 1         # calls one replica serves at once
  * maxScale: 10
  * timeout: 30s           # ms/s/m/h suffixes
@@ -30,7 +31,7 @@ import java.util.regex.Pattern;
  */
 public final class FunctionConfigParser {
     public static final Pattern NAME = Pattern.compile("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
-    private static final List<String> KEYS = List.of("name", "runtime", "handler", "memory", "pids", "concurrency",
+    private static final List<String> KEYS = List.of("name", "runtime", "handler", "memory", "pids", "cpu", "concurrency",
             "maxScale", "timeout", "idleTimeout", "env");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kKmMgG]i?|[bB])?");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
@@ -73,6 +74,7 @@ public final class FunctionConfigParser {
         long memory = size(map, "memory", 128L << 20);
         if (memory < (16L << 20)) throw new InvalidFunctionException("invalid_func_yaml", "memory must be at least 16Mi");
         int pids = integer(map, "pids", 64, 4, 4096);
+        int cpuMillis = cpu(map.get("cpu"));
         int concurrency = integer(map, "concurrency", 1, 1, 1000);
         int maxScale = integer(map, "maxScale", 10, 1, 1000);
         Duration timeout = duration(map, "timeout", Duration.ofSeconds(30));
@@ -89,7 +91,7 @@ public final class FunctionConfigParser {
                 env.put(k, e.getValue() == null ? "" : String.valueOf(e.getValue()));
             }
         }
-        return new FunctionConfig(name, runtime, handler, memory, pids, concurrency, maxScale, timeout, idle, env);
+        return new FunctionConfig(name, runtime, handler, memory, pids, cpuMillis, concurrency, maxScale, timeout, idle, env);
     }
 
     private static String string(Map<?, ?> map, String key, String dflt) throws InvalidFunctionException {
@@ -110,6 +112,19 @@ public final class FunctionConfigParser {
         } catch (NumberFormatException e) {
             throw new InvalidFunctionException("invalid_func_yaml", key + " must be a whole number from " + min + " to " + max + ", got '" + v + "'");
         }
+    }
+
+    /** "0.5", "2" (CPUs) or "500m" (millicpus, as Kubernetes writes them) to millicpus; absent is 0. */
+    static int cpu(Object v) throws InvalidFunctionException {
+        if (v == null) return 0;
+        String s = String.valueOf(v).trim();
+        try {
+            double millis = s.endsWith("m") ? Double.parseDouble(s.substring(0, s.length() - 1)) : Double.parseDouble(s) * 1000;
+            if (millis >= 10 && millis <= 64_000 && Double.isFinite(millis)) return (int) Math.round(millis);
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new InvalidFunctionException("invalid_func_yaml", "cpu must be a number of CPUs from 0.01 to 64 (e.g. 0.5 or 500m), got '" + v + "'");
     }
 
     static long size(Map<?, ?> map, String key, long dflt) throws InvalidFunctionException {

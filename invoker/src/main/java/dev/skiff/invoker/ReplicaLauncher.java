@@ -100,7 +100,7 @@ final class ReplicaLauncher {
                 .env("FN_HANDLER", d.config().handler())
                 .env("FN_NAME", d.name())
                 .cwd(Runtimes.CODE_DIR)
-                .limits(new Limits(d.config().memoryBytes(), d.config().pids(), 0))
+                .limits(new Limits(d.config().memoryBytes(), d.config().pids(), d.config().cpuMillis(), d.config().cpuWeight()))
                 .build();
     }
 

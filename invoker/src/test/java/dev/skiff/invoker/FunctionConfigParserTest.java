@@ -26,7 +26,7 @@ class FunctionConfigParserTest {
     @Test
     void minimalFileGetsTheDocumentedDefaults() throws Exception {
         FunctionConfig c = parse(MINIMAL);
-        assertEquals(new FunctionConfig("hello", "python", "handler.handle", 128L << 20, 64, 1, 10,
+        assertEquals(new FunctionConfig("hello", "python", "handler.handle", 128L << 20, 64, 0, 1, 10,
                 Duration.ofSeconds(30), Duration.ofSeconds(300), Map.of()), c);
     }
 
@@ -38,6 +38,7 @@ class FunctionConfigParserTest {
                 handler: app.main
                 memory: 256Mi
                 pids: 128
+                cpu: 1.5
                 concurrency: 4
                 maxScale: 20
                 timeout: 5m
@@ -45,7 +46,7 @@ class FunctionConfigParserTest {
                 env:
                   BUCKET: photos
                 """);
-        assertEquals(new FunctionConfig("resize-image", "python", "app.main", 256L << 20, 128, 4, 20,
+        assertEquals(new FunctionConfig("resize-image", "python", "app.main", 256L << 20, 128, 1500, 4, 20,
                 Duration.ofMinutes(5), Duration.ofHours(1), Map.of("BUCKET", "photos")), c);
     }
 
@@ -293,5 +294,21 @@ class FunctionConfigParserTest {
     void integersBeyondIntRangeAreRefusedNotWrapped() {
         assertTrue(refused(MINIMAL + "pids: 4294967360\n").getMessage().contains("4 to 4096"));
         assertTrue(refused(MINIMAL + "maxScale: 4294967297\n").getMessage().contains("1 to 1000"));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"0.5, 500", "2, 2000", "250m, 250", "0.01, 10"})
+    void cpuIsReadAsMillicpus(String value, int millis) throws Exception {
+        FunctionConfig c = parse("name: a\nruntime: python\ncpu: " + value + "\n");
+        assertEquals(millis, c.cpuMillis());
+        assertEquals(Math.max(1, millis / 10), c.cpuWeight());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "-1", "abc", "100", "1m", "NaN"})
+    void nonsenseCpuIsRefused(String value) {
+        InvalidFunctionException e = org.junit.jupiter.api.Assertions.assertThrows(InvalidFunctionException.class,
+                () -> parse("name: a\nruntime: python\ncpu: " + value + "\n"));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("cpu"), e.getMessage());
     }
 }

@@ -18,6 +18,9 @@ public interface Cgroups {
      */
     void removeAll() throws IOException;
 
+    /** Removes this runtime's (now empty) group directories; for short-lived runtimes such as `fn sandbox run`. */
+    void removeGroup() throws IOException;
+
     /** Which hierarchy this is, for messages: "v1" or "v2". */
     String version();
 

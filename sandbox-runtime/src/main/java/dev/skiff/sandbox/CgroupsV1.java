@@ -78,6 +78,12 @@ public final class CgroupsV1 implements Cgroups {
     }
 
     @Override
+    public void removeGroup() throws IOException {
+        removeAll();
+        for (Path parent : parents.values().stream().distinct().toList()) CgroupFiles.killAndRemove(parent);
+    }
+
+    @Override
     public void removeAll() throws IOException {
         for (Path parent : parents.values()) Cgroups.removeChildren(parent);
     }
@@ -99,6 +105,10 @@ public final class CgroupsV1 implements Cgroups {
             if (Files.exists(memsw)) CgroupFiles.write(memsw, Long.toString(limits.memoryBytes()));
             CgroupFiles.write(dirs.get("pids").resolve("pids.max"), Integer.toString(limits.pids()));
             Path cpu = dirs.get("cpu");
+            if (cpu != null && limits.cpuWeight() != Limits.DEFAULT_CPU_WEIGHT) {
+                long shares = Math.max(2, (long) limits.cpuWeight() * 1024 / 100);
+                CgroupFiles.write(cpu.resolve("cpu.shares"), Long.toString(shares));
+            }
             if (cpu != null && limits.cpuMillis() > 0) {
                 long period = 100_000;
                 CgroupFiles.write(cpu.resolve("cpu.cfs_period_us"), Long.toString(period));

@@ -64,6 +64,12 @@ public final class CgroupsV2 implements Cgroups {
     }
 
     @Override
+    public void removeGroup() throws IOException {
+        removeAll();
+        CgroupFiles.killAndRemove(sandboxes);
+    }
+
+    @Override
     public void removeAll() throws IOException {
         Cgroups.removeChildren(sandboxes);
     }
@@ -77,6 +83,9 @@ public final class CgroupsV2 implements Cgroups {
             Path swap = dir.resolve("memory.swap.max");
             if (Files.exists(swap)) CgroupFiles.write(swap, "0");
             CgroupFiles.write(dir.resolve("pids.max"), Integer.toString(limits.pids()));
+            if (limits.cpuWeight() != Limits.DEFAULT_CPU_WEIGHT) {
+                CgroupFiles.write(dir.resolve("cpu.weight"), Integer.toString(limits.cpuWeight()));
+            }
             if (limits.cpuMillis() > 0) {
                 long period = 100_000;
                 CgroupFiles.write(dir.resolve("cpu.max"), (period * limits.cpuMillis() / 1000) + " " + period);

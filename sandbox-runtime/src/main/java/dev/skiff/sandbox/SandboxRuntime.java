@@ -71,6 +71,12 @@ public final class SandboxRuntime {
         }
     }
 
+    /** Destroys what is left and removes this runtime's cgroup group and state directory. */
+    public void close() throws IOException {
+        cgroups.removeGroup();
+        deleteTree(stateDir);
+    }
+
     public String cgroupVersion() {
         return cgroups.version();
     }
@@ -88,8 +94,20 @@ public final class SandboxRuntime {
         }
     }
 
+    /** Where a sandbox's standard streams go. */
+    public enum Stdio {
+        /** stdin from /dev/null; stdout and stderr readable from {@link Sandbox#stdout()}/{@link Sandbox#stderr()}. */
+        PIPES,
+        /** The sandbox shares this process's stdin, stdout and stderr (for a command-line tool). */
+        INHERIT
+    }
+
     /** Creates and starts a sandbox; returns once its init runs (not once the function is ready). */
     public Sandbox start(SandboxSpec spec) throws SandboxException {
+        return start(spec, Stdio.PIPES);
+    }
+
+    public Sandbox start(SandboxSpec spec, Stdio stdio) throws SandboxException {
         Path dir = stateDir.resolve(spec.id());
         Path root = dir.resolve("root");
         Cgroups.Cgroup cgroup;
@@ -112,7 +130,7 @@ public final class SandboxRuntime {
                 NativeSyscalls sys = NativeSyscalls.INSTANCE;
                 sys.unshare(NAMESPACES);
                 RootfsBuilder.build(root, spec, sys);
-                outcome.set(Spawn.spawn(command, lifeline));
+                outcome.set(Spawn.spawn(command, lifeline, stdio == Stdio.INHERIT));
             } catch (Throwable t) {
                 outcome.set(t);
             }

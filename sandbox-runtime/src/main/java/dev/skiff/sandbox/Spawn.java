@@ -89,15 +89,17 @@ final class Spawn {
     }
 
     /**
-     * Spawns {@code argv} with an empty environment, stdin from /dev/null, stdout and stderr to
-     * pipes, and {@code lifeline} as fd 3.
+     * Spawns {@code argv} with an empty environment and {@code lifeline} as fd 3. With
+     * {@code inheritStdio} the child shares this process's fds 0-2; otherwise stdin is /dev/null
+     * and stdout/stderr go to pipes returned in the {@link Child}.
      */
-    static Child spawn(List<String> argv, int lifeline) throws IOException {
+    static Child spawn(List<String> argv, int lifeline, boolean inheritStdio) throws IOException {
+        if (inheritStdio) {
+            int pid = posixSpawn(argv, lifeline, null);
+            return new Child(pid, InputStream.nullInputStream(), InputStream.nullInputStream());
+        }
         int[] out = new int[2];
         int[] err = new int[2];
-        Memory actions = new Memory(1024); // larger than glibc's posix_spawn_file_actions_t
-        Memory attr = new Memory(1024);    // larger than glibc's posix_spawnattr_t
-        Memory sigset = new Memory(128);
         try {
             pipe2(out, O_CLOEXEC);
             pipe2(err, O_CLOEXEC);
@@ -107,21 +109,35 @@ final class Spawn {
             throw new IOException("pipe2: " + strerror(e.getErrorCode()));
         }
         // Open the Java streams before spawning: the launcher thread should touch no path after it.
-        InputStream stdout;
-        InputStream stderr;
+        InputStream stdout = null;
+        InputStream stderr = null;
         try {
             stdout = reopen(out[0]);
             stderr = reopen(err[0]);
-        } catch (IOException e) {
-            for (int fd : new int[] {out[0], out[1], err[0], err[1]}) close(fd);
+            int pid = posixSpawn(argv, lifeline, new int[] {out[1], err[1]});
+            return new Child(pid, stdout, stderr);
+        } catch (IOException | RuntimeException e) {
+            if (stdout != null) stdout.close();
+            if (stderr != null) stderr.close();
             throw e;
+        } finally {
+            for (int fd : new int[] {out[0], out[1], err[0], err[1]}) close(fd);
         }
+    }
+
+    /** posix_spawn with a clean signal state; {@code outErr} null means inherit fds 0-2. */
+    private static int posixSpawn(List<String> argv, int lifeline, int[] outErr) throws IOException {
+        Memory actions = new Memory(1024); // larger than glibc's posix_spawn_file_actions_t
+        Memory attr = new Memory(1024);    // larger than glibc's posix_spawnattr_t
+        Memory sigset = new Memory(128);
         posix_spawn_file_actions_init(actions);
         posix_spawnattr_init(attr);
         try {
-            posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0);
-            posix_spawn_file_actions_adddup2(actions, out[1], 1); // dup2 clears CLOEXEC on 1 and 2
-            posix_spawn_file_actions_adddup2(actions, err[1], 2);
+            if (outErr != null) {
+                posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0);
+                posix_spawn_file_actions_adddup2(actions, outErr[0], 1); // dup2 clears CLOEXEC on 1 and 2
+                posix_spawn_file_actions_adddup2(actions, outErr[1], 2);
+            }
             posix_spawn_file_actions_adddup2(actions, lifeline, 3);
             // The JVM's threads block and handle signals their own way; the child starts clean.
             posix_spawnattr_setflags(attr, (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
@@ -131,19 +147,11 @@ final class Spawn {
             posix_spawnattr_setsigdefault(attr, sigset);
             int[] pid = new int[1];
             int rc = posix_spawn(pid, argv.get(0), actions, attr, new StringArray(argv.toArray(String[]::new)), new StringArray(new String[0]));
-            if (rc != 0) {
-                stdout.close();
-                stderr.close();
-                throw new IOException("posix_spawn " + argv.get(0) + ": " + strerror(rc));
-            }
-            return new Child(pid[0], stdout, stderr);
+            if (rc != 0) throw new IOException("posix_spawn " + argv.get(0) + ": " + strerror(rc));
+            return pid[0];
         } finally {
             posix_spawn_file_actions_destroy(actions);
             posix_spawnattr_destroy(attr);
-            close(out[1]);
-            close(err[1]);
-            close(out[0]);
-            close(err[0]);
         }
     }
 

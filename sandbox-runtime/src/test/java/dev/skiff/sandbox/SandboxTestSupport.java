@@ -45,7 +45,12 @@ final class SandboxTestSupport {
         return run(spec(id).command("/bin/sh", "-c", script).build());
     }
 
-    private static CompletableFuture<String> drain(InputStream in) {
+    /** Python one-liners are the easiest way to make precise syscalls from inside. */
+    static Result python(String id, String script) throws Exception {
+        return run(spec(id).command("/usr/bin/python3", "-c", script).build());
+    }
+
+    static CompletableFuture<String> drain(InputStream in) {
         return CompletableFuture.supplyAsync(() -> {
             try {
                 ByteArrayOutputStream buf = new ByteArrayOutputStream();
