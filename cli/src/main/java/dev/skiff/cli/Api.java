@@ -42,6 +42,10 @@ final class Api implements AutoCloseable {
     }
 
     /** A request to the management API, {@code path} starting with {@code /v1/}; carries the token if any. */
+    HttpClient client() {
+        return client;
+    }
+
     HttpRequest.Builder v1(String path, Duration timeout) throws CliException {
         HttpRequest.Builder builder = HttpRequest.newBuilder(uri(path)).timeout(timeout);
         if (token != null) {

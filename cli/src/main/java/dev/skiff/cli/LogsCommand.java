@@ -18,17 +18,18 @@ final class LogsCommand implements Command {
 
     @Override
     public String usage() {
-        return "fn logs NAME";
+        return "fn logs NAME [-f|--follow] [--tail N]";
     }
 
     @Override
     public String details() {
-        return "";
+        return "Prints the function's recent output (time, replica, stream, call id, line).\n"
+                + "-f keeps printing new lines until interrupted; --tail N shows the last N lines (default 100).";
     }
 
     @Override
     public Args.Spec options() {
-        return new Args.Spec();
+        return new Args.Spec().flag("--follow", "-f").value("--tail");
     }
 
     @Override
@@ -36,8 +37,32 @@ final class LogsCommand implements Command {
         String name = args.required("NAME");
         Names.check(name);
         Api api = ctx.api();
+        String tail = args.value("--tail") == null ? "100" : args.value("--tail");
+        if (!tail.matches("\\d{1,6}")) throw CliException.usage("--tail wants a number of lines");
+        String path = "/v1/functions/" + name + "/logs?tail=" + tail;
+        if (args.has("--follow")) {
+            HttpResponse<java.io.InputStream> stream;
+            try {
+                stream = api.client().send(api.v1(path + "&follow=true", java.time.Duration.ofDays(365)).GET().build(),
+                        HttpResponse.BodyHandlers.ofInputStream());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 130;
+            }
+            if (stream.statusCode() != 200) {
+                throw new CliException("cannot follow the logs of " + name + ": HTTP " + stream.statusCode());
+            }
+            try (java.io.InputStream in = stream.body()) {
+                byte[] buf = new byte[8192];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    ctx.out.write(buf, 0, n);
+                    ctx.out.flush();
+                }
+            }
+            return 0;
+        }
         HttpResponse<byte[]> response =
-                api.send(api.v1("/v1/functions/" + name + "/logs", Api.DEFAULT_TIMEOUT).GET().build());
+                api.send(api.v1(path, Api.DEFAULT_TIMEOUT).GET().build());
         if (response.statusCode() < 200 || response.statusCode() >= 300) {
             throw new CliException(api.errorMessage(response, name));
         }

@@ -14,6 +14,9 @@ public interface Invoker {
     /** Stops every replica of a function, letting in-flight calls finish first. */
     void retire(String functionName);
 
+    /** What the functions on this node printed (tail and follow). */
+    FunctionLogs logs();
+
     /** Replicas (warm sandboxes) of a function on this node right now. */
     int replicas(String functionName);
 }

@@ -32,12 +32,13 @@ public class LocalInvoker implements Invoker {
     SkiffConfig config;
 
     private final Map<String, FunctionPool> pools = new ConcurrentHashMap<>();
+    private final FunctionLogs logs = new FunctionLogs(1000);
     private ScheduledExecutorService timers;
     private ReplicaLauncher launcher;
 
     void start(@Observes StartupEvent ignored) throws SandboxException, IOException {
         SandboxRuntime runtime = SandboxRuntime.open(config.stateDir().resolve("sandboxes"), config.cgroupName());
-        launcher = new ReplicaLauncher(runtime, new Runtimes(config.dataDir()), config);
+        launcher = new ReplicaLauncher(runtime, new Runtimes(config.dataDir()), config, logs);
         timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("invoker-timers").daemon().factory());
         long every = config.reapInterval().toMillis();
         timers.scheduleWithFixedDelay(this::reapIdle, every, every, TimeUnit.MILLISECONDS);
@@ -79,6 +80,7 @@ public class LocalInvoker implements Invoker {
                 timedOut.set(true);
                 c.close();
             }, d.config().timeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (d.config().concurrency() == 1) replica.currentCallId = request.callId();
             InvocationResponse response = connection.exchange(request,
                     List.of(new HttpMessage.Header("X-Call-Id", request.callId())));
             healthy = !timedOut.get();
@@ -91,6 +93,7 @@ public class LocalInvoker implements Invoker {
             if (connection != null) connection.close();
             throw new InvocationException(502, "function_bad_response", "function " + d.name() + " sent a response Skiff cannot read: " + e.getMessage());
         } finally {
+            replica.currentCallId = null;
             if (watchdog != null) watchdog.cancel(false);
             pool.release(replica, healthy);
         }
@@ -125,6 +128,11 @@ public class LocalInvoker implements Invoker {
         FunctionPool pool = pool(d.name());
         Replica r = pool.acquire(d, config.queueTimeout());
         pool.release(r, true);
+    }
+
+    @Override
+    public FunctionLogs logs() {
+        return logs;
     }
 
     @Override

@@ -19,6 +19,9 @@ final class Replica {
     final OutputTail output;
     private final ConcurrentLinkedDeque<UnixHttpConnection> idleConnections = new ConcurrentLinkedDeque<>();
 
+    /** The call being served, when the replica serves one at a time; tags its output lines. */
+    volatile String currentCallId;
+
     int inFlight;
     long lastUsedNanos = System.nanoTime();
     boolean retired;

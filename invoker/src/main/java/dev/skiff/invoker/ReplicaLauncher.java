@@ -36,12 +36,14 @@ final class ReplicaLauncher {
     private final SandboxRuntime runtime;
     private final Runtimes runtimes;
     private final SkiffConfig config;
+    private final FunctionLogs logs;
     private final Path socketsDir;
 
-    ReplicaLauncher(SandboxRuntime runtime, Runtimes runtimes, SkiffConfig config) throws IOException {
+    ReplicaLauncher(SandboxRuntime runtime, Runtimes runtimes, SkiffConfig config, FunctionLogs logs) throws IOException {
         this.runtime = runtime;
         this.runtimes = runtimes;
         this.config = config;
+        this.logs = logs;
         this.socketsDir = config.stateDir().resolve("sockets");
         Files.createDirectories(socketsDir);
     }
@@ -61,8 +63,8 @@ final class ReplicaLauncher {
         }
         OutputTail output = new OutputTail(30);
         Replica replica = new Replica(id, d, sandbox, socketDir, output);
-        pump(sandbox.stdout(), d.name(), id, output, false);
-        pump(sandbox.stderr(), d.name(), id, output, true);
+        pump(sandbox.stdout(), replica, false);
+        pump(sandbox.stderr(), replica, true);
         try {
             awaitReady(replica, config.startTimeout());
         } catch (InvocationException e) {
@@ -155,12 +157,15 @@ final class ReplicaLauncher {
      * One platform thread per stream: a blocking pipe read would pin a virtual thread's carrier,
      * and with two carriers on a 2-core node two quiet replicas would starve every call.
      */
-    private static void pump(InputStream in, String function, String replica, OutputTail tail, boolean stderr) {
-        Thread.ofPlatform().daemon().stackSize(256 * 1024).name("output-" + replica + (stderr ? "-err" : "-out")).start(() -> {
+    private void pump(InputStream in, Replica replica, boolean stderr) {
+        String function = replica.deployment.name();
+        String stream = stderr ? "stderr" : "stdout";
+        Thread.ofPlatform().daemon().stackSize(256 * 1024).name("output-" + replica.id + "-" + stream).start(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
-                    tail.add(line);
-                    FUNCTION_LOG.infof("[%s %s] %s%s", function, replica, stderr ? "stderr: " : "", line);
+                    replica.output.add(line);
+                    logs.append(new FunctionLogs.Line(java.time.Instant.now(), function, replica.id, stream, replica.currentCallId, line));
+                    FUNCTION_LOG.infof("[%s %s] %s%s", function, replica.id, stderr ? "stderr: " : "", line);
                 }
             } catch (IOException closed) {
                 // the sandbox is gone

@@ -67,4 +67,48 @@ class FunctionLogsTest {
     private static boolean has(List<String> lines, String marker) {
         return lines.stream().anyMatch(l -> l.contains(marker) && l.contains("chatty"));
     }
+
+    @Test
+    void logsApiShowsLinesWithReplicaStreamAndCallId() throws Exception {
+        byte[] pkg = Functions.pack("logger", "", """
+                import sys
+                def handle(event, context):
+                    print("line for " + event.body.decode())
+                    print("warning!", file=sys.stderr)
+                    return "ok"
+                """);
+        given().contentType("application/gzip").body(pkg).when().put("/v1/functions/logger").then().statusCode(201);
+        String callId = given().body("alpha").when().post("/fn/logger").then().statusCode(200).extract().header("X-Call-Id");
+        String logs = "";
+        long deadline = System.currentTimeMillis() + 5000;
+        while (System.currentTimeMillis() < deadline && !logs.contains("warning!")) {
+            logs = given().when().get("/v1/functions/logger/logs?tail=10").then().statusCode(200).extract().asString();
+            Thread.sleep(50);
+        }
+        assertTrue(logs.matches("(?s).*\\d{4}-\\d\\d-\\d\\dT\\S+ logger-[0-9a-f]{8} stdout (\\[" + callId + "\\] )?line for alpha\n.*"), logs);
+        assertTrue(logs.contains(" stderr "), logs);
+        given().when().get("/v1/functions/nobody/logs").then().statusCode(404);
+        given().when().get("/v1/functions/logger/logs?tail=x").then().statusCode(400);
+    }
+
+    @Test
+    void followStreamsNewLines() throws Exception {
+        byte[] pkg = Functions.pack("follower", "", """
+                def handle(event, context):
+                    print("follow " + event.body.decode())
+                    return "ok"
+                """);
+        given().contentType("application/gzip").body(pkg).when().put("/v1/functions/follower").then().statusCode(201);
+        var client = java.net.http.HttpClient.newHttpClient();
+        var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                io.restassured.RestAssured.baseURI + ":" + io.restassured.RestAssured.port + "/v1/functions/follower/logs?tail=0&follow=true")).build();
+        var resp = client.send(req, java.net.http.HttpResponse.BodyHandlers.ofLines());
+        assertTrue(resp.statusCode() == 200);
+        var lines = resp.body().iterator();
+        given().body("one").when().post("/fn/follower").then().statusCode(200);
+        given().body("two").when().post("/fn/follower").then().statusCode(200);
+        java.util.concurrent.CompletableFuture<String> got = java.util.concurrent.CompletableFuture.supplyAsync(() -> lines.next() + "|" + lines.next());
+        String both = got.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(both.contains("follow one") && both.contains("follow two"), both);
+    }
 }
