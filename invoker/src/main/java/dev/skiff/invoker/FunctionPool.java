@@ -21,10 +21,14 @@ final class FunctionPool {
     private final Condition slotFreed = lock.newCondition();
     private final List<Replica> replicas = new ArrayList<>();
     private int starting;
+    private int waiting;
+    private long calls;
+    private final java.util.function.Consumer<Long> coldStartRecorder;
 
-    FunctionPool(String name, ReplicaLauncher launcher) {
+    FunctionPool(String name, ReplicaLauncher launcher, java.util.function.Consumer<Long> coldStartRecorder) {
         this.name = name;
         this.launcher = launcher;
+        this.coldStartRecorder = coldStartRecorder;
     }
 
     /** Takes a slot on a replica running {@code d}, starting one if allowed. */
@@ -33,6 +37,7 @@ final class FunctionPool {
         List<Replica> toStop = new ArrayList<>();
         lock.lock();
         try {
+            calls++;
             retireOtherVersions(d.version(), toStop);
             while (true) {
                 Replica best = null;
@@ -55,7 +60,12 @@ final class FunctionPool {
                     throw new InvocationException(429, "no_capacity", "function " + name + " is at its maxScale of "
                             + d.config().maxScale() + " replicas and no slot freed within " + maxWait.toMillis() + " ms; retry later");
                 }
-                slotFreed.awaitNanos(left);
+                waiting++;
+                try {
+                    slotFreed.awaitNanos(left);
+                } finally {
+                    waiting--;
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -69,8 +79,10 @@ final class FunctionPool {
 
     private Replica coldStart(FunctionDeployment d) throws InvocationException {
         Replica fresh = null;
+        long t0 = System.nanoTime();
         try {
             fresh = launcher.start(d);
+            coldStartRecorder.accept(System.nanoTime() - t0);
             return fresh;
         } finally {
             lock.lock();
@@ -172,15 +184,37 @@ final class FunctionPool {
         all.forEach(Replica::stop);
     }
 
-    /** Snapshot for describe/metrics: (replicas, in-flight calls). */
-    int[] counts() {
+    /** What the pool looks like now; calls counts every call ever taken. */
+    record Counts(int replicas, int starting, int inFlight, int waiting, long calls) {}
+
+    Counts counts() {
         lock.lock();
         try {
             int inFlight = replicas.stream().mapToInt(r -> r.inFlight).sum();
-            return new int[] {replicas.size(), inFlight};
+            return new Counts(replicas.size(), starting, inFlight, waiting, calls);
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Resource use summed over the replicas (reads their cgroups). */
+    dev.skiff.sandbox.SandboxStats stats() {
+        List<Replica> snapshot;
+        lock.lock();
+        try {
+            snapshot = new ArrayList<>(replicas);
+        } finally {
+            lock.unlock();
+        }
+        long mem = 0, peak = 0, cpu = 0, oom = 0;
+        for (Replica r : snapshot) {
+            var s = r.sandbox.stats();
+            mem += s.memoryBytes();
+            peak += s.memoryPeakBytes();
+            cpu += s.cpuNanos();
+            oom += s.oomKills();
+        }
+        return new dev.skiff.sandbox.SandboxStats(mem, peak, cpu, oom);
     }
 
     /** Host PIDs of the replicas' inits, for tests and debugging. */

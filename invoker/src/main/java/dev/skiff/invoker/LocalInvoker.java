@@ -5,6 +5,10 @@ import dev.skiff.invoker.http.UnixHttpConnection;
 import dev.skiff.sandbox.Sandbox;
 import dev.skiff.sandbox.SandboxException;
 import dev.skiff.sandbox.SandboxRuntime;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -25,11 +29,17 @@ import org.jboss.logging.Logger;
 
 /** The invoker role: warm pools of sandboxes on this node. */
 @ApplicationScoped
-public class LocalInvoker implements Invoker {
+public class LocalInvoker implements Invoker, ConcurrencySampler {
     private static final Logger LOG = Logger.getLogger(LocalInvoker.class);
 
     @Inject
     SkiffConfig config;
+
+    @Inject
+    MeterRegistry registry;
+
+    private final String nodeName = hostName();
+    private final Map<String, Long> callsAtLastSample = new ConcurrentHashMap<>();
 
     private final Map<String, FunctionPool> pools = new ConcurrentHashMap<>();
     private final FunctionLogs logs = new FunctionLogs(1000);
@@ -62,11 +72,78 @@ public class LocalInvoker implements Invoker {
     }
 
     private FunctionPool pool(String name) {
-        return pools.computeIfAbsent(name, n -> new FunctionPool(n, launcher));
+        return pools.computeIfAbsent(name, n -> {
+            registerGauges(n);
+            Timer coldStarts = Timer.builder("skiff_cold_start_duration").description("Time from no free replica to a ready one")
+                    .tag("function", n).publishPercentileHistogram().register(registry);
+            return new FunctionPool(n, launcher, nanos -> coldStarts.record(nanos, TimeUnit.NANOSECONDS));
+        });
+    }
+
+    private void registerGauges(String name) {
+        Tags tags = Tags.of("function", name);
+        Gauge.builder("skiff_replicas", () -> counts(name).replicas()).tags(tags).description("Warm replicas").register(registry);
+        Gauge.builder("skiff_replicas_starting", () -> counts(name).starting()).tags(tags).description("Replicas being cold-started").register(registry);
+        Gauge.builder("skiff_in_flight_calls", () -> counts(name).inFlight()).tags(tags).description("Calls running").register(registry);
+        Gauge.builder("skiff_queue_depth", () -> counts(name).waiting()).tags(tags).description("Calls waiting for a slot").register(registry);
+        Gauge.builder("skiff_memory_bytes", () -> stats(name).memoryBytes()).tags(tags).baseUnit("bytes")
+                .description("Memory in use by the function's replicas").register(registry);
+        Gauge.builder("skiff_cpu_seconds", () -> stats(name).cpuNanos() / 1e9).tags(tags)
+                .description("CPU time used by the function's current replicas").register(registry);
+    }
+
+    private FunctionPool.Counts counts(String name) {
+        FunctionPool p = pools.get(name);
+        return p == null ? new FunctionPool.Counts(0, 0, 0, 0, 0) : p.counts();
+    }
+
+    private dev.skiff.sandbox.SandboxStats stats(String name) {
+        FunctionPool p = pools.get(name);
+        return p == null ? dev.skiff.sandbox.SandboxStats.NONE : p.stats();
+    }
+
+    private void recordCall(String name, int status, long startedNanos) {
+        registry.counter("skiff_calls", "function", name, "status", Integer.toString(status)).increment();
+        Timer.builder("skiff_call_duration").description("Call duration, cold starts included").tag("function", name)
+                .publishPercentileHistogram().register(registry)
+                .record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public List<ConcurrencySample> sample(java.time.Instant now) {
+        List<ConcurrencySample> samples = new java.util.ArrayList<>();
+        for (var e : pools.entrySet()) {
+            FunctionPool.Counts c = e.getValue().counts();
+            long before = callsAtLastSample.getOrDefault(e.getKey(), 0L);
+            callsAtLastSample.put(e.getKey(), c.calls());
+            samples.add(new ConcurrencySample(nodeName, e.getKey(), now, c.inFlight(), c.waiting(),
+                    c.replicas() + c.starting(), c.calls() - before));
+        }
+        return samples;
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return "invoker";
+        }
     }
 
     @Override
     public InvocationResponse invoke(FunctionDeployment d, InvocationRequest request) throws InvocationException {
+        long started = System.nanoTime();
+        try {
+            InvocationResponse r = invokeOnce(d, request);
+            recordCall(d.name(), r.status(), started);
+            return r;
+        } catch (InvocationException e) {
+            recordCall(d.name(), e.status(), started);
+            throw e;
+        }
+    }
+
+    private InvocationResponse invokeOnce(FunctionDeployment d, InvocationRequest request) throws InvocationException {
         FunctionPool pool = pool(d.name());
         Replica replica = pool.acquire(d, config.queueTimeout());
         boolean healthy = false;
@@ -144,7 +221,7 @@ public class LocalInvoker implements Invoker {
     @Override
     public int replicas(String name) {
         FunctionPool p = pools.get(name);
-        return p == null ? 0 : p.counts()[0];
+        return p == null ? 0 : p.counts().replicas();
     }
 
     /** Host PIDs of a function's sandboxes (their init processes). */
