@@ -93,7 +93,7 @@ public class InvocationRoutes {
             } catch (InvocationException e) {
                 LOG.infof("call %s to %s: %d %s", callId, name, e.status(), e.getMessage());
                 HttpServerResponse resp = ctx.response();
-                if (e.status() == 429) resp.putHeader("Retry-After", "1");
+                if (e.retryAfterSeconds() > 0) resp.putHeader("Retry-After", Long.toString(e.retryAfterSeconds()));
                 error(resp, callId, e.status(), e.error(), e.getMessage());
             } catch (RuntimeException e) {
                 LOG.error("call " + callId + " to " + name, e);

@@ -23,6 +23,11 @@ final class FunctionPool {
     private int starting;
     private int waiting;
     private long calls;
+    /** Replicas in a row that failed to start or died on their own; reset by a successful call. */
+    private int consecutiveFailures;
+    private long noStartBeforeNanos;
+    static final long FIRST_BACKOFF_MS = 500;
+    static final long MAX_BACKOFF_MS = 30_000;
     private final java.util.function.Consumer<Long> coldStartRecorder;
 
     FunctionPool(String name, ReplicaLauncher launcher, java.util.function.Consumer<Long> coldStartRecorder) {
@@ -32,7 +37,7 @@ final class FunctionPool {
     }
 
     /** Takes a slot on a replica running {@code d}, starting one if allowed. */
-    Replica acquire(FunctionDeployment d, Duration maxWait) throws InvocationException {
+    Replica acquire(FunctionDeployment d, Duration maxWait, int maxQueued) throws InvocationException {
         long deadline = System.nanoTime() + maxWait.toNanos();
         List<Replica> toStop = new ArrayList<>();
         lock.lock();
@@ -52,13 +57,26 @@ final class FunctionPool {
                     return best;
                 }
                 if (active + starting < d.config().maxScale()) {
-                    starting++;
-                    break;
+                    long wait = noStartBeforeNanos - System.nanoTime();
+                    if (wait > 0 && active + starting == 0) {
+                        // A function that keeps crashing backs off instead of spinning sandboxes.
+                        long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(wait + 999_999_999L));
+                        throw new InvocationException(503, "function_crash_loop", "function " + name + " failed "
+                                + consecutiveFailures + " times in a row; the next start is in " + seconds + " s", seconds);
+                    }
+                    if (wait <= 0) {
+                        starting++;
+                        break;
+                    }
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     throw new InvocationException(429, "no_capacity", "function " + name + " is at its maxScale of "
                             + d.config().maxScale() + " replicas and no slot freed within " + maxWait.toMillis() + " ms; retry later");
+                }
+                if (waiting >= maxQueued) {
+                    throw new InvocationException(429, "queue_full", "function " + name + " has " + waiting
+                            + " calls waiting already (the limit); retry later");
                 }
                 waiting++;
                 try {
@@ -84,6 +102,14 @@ final class FunctionPool {
             fresh = launcher.start(d);
             coldStartRecorder.accept(System.nanoTime() - t0);
             return fresh;
+        } catch (InvocationException e) {
+            lock.lock();
+            try {
+                failed();
+            } finally {
+                lock.unlock();
+            }
+            throw e;
         } finally {
             lock.lock();
             try {
@@ -100,10 +126,18 @@ final class FunctionPool {
         }
     }
 
+    /** Called under the lock when a replica failed to start or died unasked: back off exponentially. */
+    private void failed() {
+        consecutiveFailures++;
+        long backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS << Math.min(16, consecutiveFailures - 1));
+        if (consecutiveFailures >= 2) noStartBeforeNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff);
+    }
+
     private void watchExit(Replica r) {
         r.sandbox.onExit().thenRun(() -> {
             lock.lock();
             try {
+                if (!r.stopping) failed();
                 replicas.remove(r);
                 slotFreed.signalAll();
             } finally {
@@ -119,6 +153,10 @@ final class FunctionPool {
         try {
             r.inFlight--;
             r.lastUsedNanos = System.nanoTime();
+            if (healthy) {
+                consecutiveFailures = 0;
+                noStartBeforeNanos = 0;
+            }
             stop = !healthy || (r.retired && r.inFlight == 0);
             if (stop) replicas.remove(r);
             slotFreed.signalAll();

@@ -145,7 +145,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
 
     private InvocationResponse invokeOnce(FunctionDeployment d, InvocationRequest request) throws InvocationException {
         FunctionPool pool = pool(d.name());
-        Replica replica = pool.acquire(d, config.queueTimeout());
+        Replica replica = pool.acquire(d, config.queueTimeout(), config.maxQueued());
         boolean healthy = false;
         AtomicBoolean timedOut = new AtomicBoolean();
         UnixHttpConnection connection = null;
@@ -203,7 +203,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     @Override
     public void warmUp(FunctionDeployment d) throws InvocationException {
         FunctionPool pool = pool(d.name());
-        Replica r = pool.acquire(d, config.queueTimeout());
+        Replica r = pool.acquire(d, config.queueTimeout(), config.maxQueued());
         pool.release(r, true);
     }
 

@@ -22,6 +22,9 @@ final class Replica {
     /** The call being served, when the replica serves one at a time; tags its output lines. */
     volatile String currentCallId;
 
+    /** Set when Skiff itself stops the replica, so its exit is not counted as a crash. */
+    volatile boolean stopping;
+
     int inFlight;
     long lastUsedNanos = System.nanoTime();
     boolean retired;
@@ -46,6 +49,7 @@ final class Replica {
     }
 
     void stop() {
+        stopping = true;
         for (UnixHttpConnection c; (c = idleConnections.poll()) != null; ) c.close();
         try {
             sandbox.destroy();
