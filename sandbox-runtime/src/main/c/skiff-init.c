@@ -18,8 +18,10 @@
  *      trick, so no host path stays reachable);
  *   5. rlimits, close every inherited fd but stdio, drop the capability bounding set,
  *      no_new_privs, switch to the unprivileged uid/gid (which clears all capabilities);
- *   6. fork the function, then reap zombies and pass signals on until it exits, and exit with
- *      its status (128+signal when it was killed).
+ *   6. fork the function; the child installs the seccomp filter (seccomp-filter.c: a
+ *      denylist of mount, namespace, ptrace, bpf, keyring... calls) and execs. Init itself
+ *      stays unfiltered. Then reap zombies and pass signals on until the function exits, and
+ *      exit with its status (128+signal when it was killed).
  *
  * Lifeline: fd 3, when present, is the read end of a pipe whose write end only the runtime's
  * JVM holds. If the JVM dies (even by SIGKILL) the pipe reports EOF and init kills the sandbox:
@@ -56,6 +58,8 @@
 #include <unistd.h>
 #include <grp.h>
 #include <sched.h>
+
+#include "seccomp-filter.h"
 
 #define EXIT_SETUP_FAILED 125
 #define MAX_LIST 256
@@ -238,12 +242,16 @@ static void drop_privileges(struct plan *p) {
     CHECK("no_new_privs", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 }
 
-static pid_t start_function(struct plan *p, sigset_t *original_mask) {
+static pid_t start_function(struct plan *p, sigset_t *original_mask, const struct sock_fprog *filter) {
     pid_t pid = fork();
     if (pid < 0) die("fork", "%s", strerror(errno));
     if (pid == 0) {
         sigprocmask(SIG_SETMASK, original_mask, NULL);
         if (chdir(p->cwd) < 0) die("chdir", "%s: %s", p->cwd, strerror(errno));
+        /* Last step before exec, so nothing above runs filtered; no_new_privs (set in
+         * drop_privileges) is what lets an unprivileged process install it. The function
+         * never runs without it: a failure here ends the sandbox. */
+        if (skiff_seccomp_install(filter) < 0) die("seccomp", "%s", strerror(errno));
         execve(p->argv[0], p->argv, p->env);
         dprintf(2, "skiff-init: exec %s: %s\n", p->argv[0], strerror(errno));
         _exit(127);
@@ -311,6 +319,10 @@ int main(int argc, char **argv) {
     close_inherited_fds(lifeline);
     drop_privileges(&p);
 
-    pid_t function_pid = start_function(&p, &original);
+    struct sock_fprog filter;
+    const char *filter_error = skiff_seccomp_build(&filter);
+    if (filter_error) die("seccomp", "%s", filter_error);
+
+    pid_t function_pid = start_function(&p, &original, &filter);
     return supervise(function_pid, &handled, lifeline);
 }

@@ -176,6 +176,10 @@ public final class SandboxRuntime {
             cmd.add("--env");
             cmd.add(e.getKey() + "=" + e.getValue());
         }
+        if (spec.fileSizeLimit() > 0) {
+            cmd.add("--fsize");
+            cmd.add(Long.toString(spec.fileSizeLimit()));
+        }
         cmd.add("--");
         cmd.addAll(spec.argv());
         return cmd;

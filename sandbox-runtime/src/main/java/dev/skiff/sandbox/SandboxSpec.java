@@ -10,6 +10,10 @@ import java.util.regex.Pattern;
 /**
  * Everything needed to create one sandbox. The runtime adds what every sandbox has: a read-only
  * tmpfs root, a minimal /dev, its own /proc, a loopback-only network.
+ *
+ * @param fileSizeLimit largest file the function may write, in bytes (RLIMIT_FSIZE: a write
+ *                      past it fails with EFBIG, or kills with SIGXFSZ a program that does not
+ *                      ignore that signal); 0 means no limit
  */
 public record SandboxSpec(
         String id,
@@ -20,7 +24,8 @@ public record SandboxSpec(
         List<String> argv,
         Map<String, String> env,
         String cwd,
-        Limits limits) {
+        Limits limits,
+        long fileSizeLimit) {
 
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,127}");
 
@@ -36,6 +41,13 @@ public record SandboxSpec(
         Objects.requireNonNull(limits, "limits");
         if (hostname == null || hostname.isEmpty()) hostname = id;
         if (cwd == null) cwd = "/";
+        if (fileSizeLimit < 0) throw new IllegalArgumentException("file size limit must not be negative: " + fileSizeLimit);
+    }
+
+    /** A spec without a file size limit. */
+    public SandboxSpec(String id, List<RootfsEntry> rootfs, String hostname, int uid, int gid, List<String> argv,
+            Map<String, String> env, String cwd, Limits limits) {
+        this(id, rootfs, hostname, uid, gid, argv, env, cwd, limits, 0);
     }
 
     public static Builder builder(String id) {
@@ -52,6 +64,7 @@ public record SandboxSpec(
         private final Map<String, String> env = new LinkedHashMap<>();
         private String cwd = "/";
         private Limits limits = Limits.DEFAULT;
+        private long fileSizeLimit;
 
         private Builder(String id) {
             this.id = id;
@@ -67,9 +80,11 @@ public record SandboxSpec(
         public Builder env(Map<String, String> m) { env.putAll(m); return this; }
         public Builder cwd(String c) { cwd = c; return this; }
         public Builder limits(Limits l) { limits = l; return this; }
+        /** Largest file the function may write, in bytes; 0 (the default) means no limit. */
+        public Builder fileSizeLimit(long bytes) { fileSizeLimit = bytes; return this; }
 
         public SandboxSpec build() {
-            return new SandboxSpec(id, rootfs, hostname, uid, gid, argv, env, cwd, limits);
+            return new SandboxSpec(id, rootfs, hostname, uid, gid, argv, env, cwd, limits, fileSizeLimit);
         }
     }
 }

@@ -52,6 +52,30 @@ class SandboxLimitsTest {
     }
 
     @Test
+    void fileSizeLimitStopsWritesPastIt() throws Exception {
+        // Python ignores SIGXFSZ, so the write past the limit fails with EFBIG; sh does not, and
+        // is killed by it. Without a limit the same 2 MiB write succeeds.
+        var python = SandboxTestSupport.run(SandboxTestSupport.spec("fsize-py")
+                .fileSizeLimit(1 << 20)
+                .command("/usr/bin/python3", "-c", String.join("\n",
+                        "import errno",
+                        "try:",
+                        "    open('/tmp/big', 'wb').write(bytes(2 << 20))",
+                        "    print('wrote all')",
+                        "except OSError as e:",
+                        "    print(errno.errorcode[e.errno])"))
+                .build());
+        assertEquals("EFBIG", python.stdout().trim(), python.stderr());
+        var sh = SandboxTestSupport.run(SandboxTestSupport.spec("fsize-sh")
+                .fileSizeLimit(1 << 20)
+                .command("/bin/sh", "-c", "exec head -c 2097152 /dev/zero > /tmp/big")
+                .build());
+        assertEquals(128 + 25, sh.exit().code(), "SIGXFSZ: " + sh.stdout() + sh.stderr());
+        var unlimited = SandboxTestSupport.sh("fsize-none", "head -c 2097152 /dev/zero > /tmp/big && wc -c < /tmp/big");
+        assertEquals("2097152", unlimited.stdout().trim(), unlimited.stderr());
+    }
+
+    @Test
     void destroyRemovesCgroupAndStateDirectory() throws Exception {
         var runtime = SandboxTestSupport.runtime();
         Sandbox s = runtime.start(SandboxTestSupport.spec("gone").command("/bin/sleep", "100").build());

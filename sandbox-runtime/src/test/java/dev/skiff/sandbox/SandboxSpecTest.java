@@ -85,6 +85,14 @@ class SandboxSpecTest {
         assertEquals(Limits.DEFAULT, s.limits());
         SandboxSpec direct = new SandboxSpec("fn", List.of(), null, 1000, 1000, List.of("/bin/true"), java.util.Map.of(), null, Limits.DEFAULT);
         assertEquals("/", direct.cwd());
+        assertEquals(0, s.fileSizeLimit(), "no file size limit unless asked");
+        assertEquals(0, direct.fileSizeLimit());
+    }
+
+    @Test
+    void keepsAFileSizeLimitAndRefusesANegativeOne() {
+        assertEquals(1 << 20, valid("fn").fileSizeLimit(1 << 20).build().fileSizeLimit());
+        assertThrows(IllegalArgumentException.class, () -> valid("fn").fileSizeLimit(-1).build());
     }
 
     @Test
