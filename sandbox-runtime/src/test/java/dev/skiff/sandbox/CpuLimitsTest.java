@@ -58,7 +58,7 @@ class CpuLimitsTest {
             SandboxStats st = s.stats();
             assertTrue(st.memoryBytes() > 20L << 20, "memory in use " + st.memoryBytes());
             assertTrue(st.memoryPeakBytes() >= st.memoryBytes(), "peak " + st.memoryPeakBytes());
-            assertTrue(st.cpuNanos() > 200_000_000L, "cpu " + st.cpuNanos());
+            assertTrue(st.cpuNanos() > 50_000_000L, "the 0.3 s busy loop shows as CPU time: " + st.cpuNanos());
             assertTrue(st.oomKills() == 0);
         } finally {
             s.destroy();
