@@ -30,7 +30,8 @@
  *
  * Usage:
  *   skiff-init --root DIR [--cgroup PROCS_FILE]... [--hostname NAME] [--uid N] [--gid N]
- *              [--cwd DIR] [--env K=V]... [--nofile N] [--fsize BYTES] -- PROGRAM ARGS...
+ *              [--cwd DIR] [--env K=V]... [--nofile N] [--fsize BYTES] [--wait-net IFNAME]
+ *              -- PROGRAM ARGS...
  *
  * Errors are one line on stderr, "skiff-init: <step>: <reason>", and exit status 125; the
  * Java side reports that line as the reason the sandbox did not start.
@@ -89,6 +90,7 @@ struct plan {
     int nenv;
     long nofile;
     long fsize;
+    const char *wait_net;
     char **argv;
 };
 
@@ -128,6 +130,7 @@ static void parse(int argc, char **argv, struct plan *p) {
         }
         else if (strcmp(a, "--nofile") == 0) p->nofile = parse_long(a, v);
         else if (strcmp(a, "--fsize") == 0) p->fsize = parse_long(a, v);
+        else if (strcmp(a, "--wait-net") == 0) p->wait_net = v;
         else die("arguments", "unknown option %s", a);
     }
     if (!p->root) die("arguments", "--root is required");
@@ -192,6 +195,33 @@ static void loopback_up(void) {
     ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
     CHECK("loopback: set flags", ioctl(s, SIOCSIFFLAGS, &ifr));
     close(s);
+}
+
+/*
+ * Outbound mode: the runtime attaches slirp4netns to our network namespace after we start. The
+ * function must not run before that network exists, so wait until the interface is up and a
+ * default route is in place (read from our own /proc, which shows our namespace's routes).
+ */
+static void wait_for_network(struct plan *p) {
+    char routes[4096];
+    in_root(routes, sizeof routes, p->root, "/proc/net/route");
+    for (int waited_ms = 0; waited_ms < 10000; waited_ms += 2) {
+        unsigned idx = if_nametoindex(p->wait_net);
+        if (idx) {
+            FILE *f = fopen(routes, "re");
+            char line[256];
+            int has_default = 0;
+            while (f && fgets(line, sizeof line, f)) {
+                char ifname[IFNAMSIZ + 1];
+                unsigned long dest;
+                if (sscanf(line, "%16s %lx", ifname, &dest) == 2 && dest == 0) has_default = 1;
+            }
+            if (f) fclose(f);
+            if (has_default) return;
+        }
+        usleep(2000);
+    }
+    die("network", "the outbound interface %s did not come up within 10 s", p->wait_net);
 }
 
 static void enter_root(struct plan *p) {
@@ -310,6 +340,7 @@ int main(int argc, char **argv) {
     mount_proc(&p);
     if (p.hostname) CHECK("sethostname", sethostname(p.hostname, strlen(p.hostname)));
     loopback_up();
+    if (p.wait_net) wait_for_network(&p);
     enter_root(&p);
 
     set_limit(RLIMIT_CORE, 0, "core");

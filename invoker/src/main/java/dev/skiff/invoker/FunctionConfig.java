@@ -18,7 +18,8 @@ public record FunctionConfig(
         int maxScale,
         Duration timeout,
         Duration idleTimeout,
-        Map<String, String> env) {
+        Map<String, String> env,
+        boolean outboundNetwork) {
 
     public FunctionConfig {
         env = Map.copyOf(env);

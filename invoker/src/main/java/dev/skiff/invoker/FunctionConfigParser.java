@@ -27,12 +27,13 @@ import java.util.regex.Pattern;
  * timeout: 30s           # ms/s/m/h suffixes
  * idleTimeout: 300s
  * env: {KEY: value}
+ * network: none         # none: loopback only; outbound: may connect out (NAT), never to the host
  * </pre>
  */
 public final class FunctionConfigParser {
     public static final Pattern NAME = Pattern.compile("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
     private static final List<String> KEYS = List.of("name", "runtime", "handler", "memory", "pids", "cpu", "concurrency",
-            "maxScale", "timeout", "idleTimeout", "env");
+            "maxScale", "timeout", "idleTimeout", "env", "network");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kKmMgG]i?|[bB])?");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -91,7 +92,12 @@ public final class FunctionConfigParser {
                 env.put(k, e.getValue() == null ? "" : String.valueOf(e.getValue()));
             }
         }
-        return new FunctionConfig(name, runtime, handler, memory, pids, cpuMillis, concurrency, maxScale, timeout, idle, env);
+        String network = string(map, "network", "none");
+        if (!network.equals("none") && !network.equals("outbound")) {
+            throw new InvalidFunctionException("invalid_func_yaml", "network must be 'none' (loopback only) or 'outbound', got '" + network + "'");
+        }
+        return new FunctionConfig(name, runtime, handler, memory, pids, cpuMillis, concurrency, maxScale, timeout, idle, env,
+                network.equals("outbound"));
     }
 
     private static String string(Map<?, ?> map, String key, String dflt) throws InvalidFunctionException {

@@ -102,6 +102,7 @@ final class ReplicaLauncher {
                 .env("FN_HANDLER", d.config().handler())
                 .env("FN_NAME", d.name())
                 .cwd(Runtimes.CODE_DIR)
+                .network(d.config().outboundNetwork() ? SandboxSpec.Network.OUTBOUND : SandboxSpec.Network.NONE)
                 .limits(new Limits(d.config().memoryBytes(), d.config().pids(), d.config().cpuMillis(), d.config().cpuWeight()))
                 .build();
     }

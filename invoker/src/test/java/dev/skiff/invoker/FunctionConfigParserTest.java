@@ -27,7 +27,7 @@ class FunctionConfigParserTest {
     void minimalFileGetsTheDocumentedDefaults() throws Exception {
         FunctionConfig c = parse(MINIMAL);
         assertEquals(new FunctionConfig("hello", "python", "handler.handle", 128L << 20, 64, 0, 1, 10,
-                Duration.ofSeconds(30), Duration.ofSeconds(300), Map.of()), c);
+                Duration.ofSeconds(30), Duration.ofSeconds(300), Map.of(), false), c);
     }
 
     @Test
@@ -45,9 +45,10 @@ class FunctionConfigParserTest {
                 idleTimeout: 1h
                 env:
                   BUCKET: photos
+                network: outbound
                 """);
         assertEquals(new FunctionConfig("resize-image", "python", "app.main", 256L << 20, 128, 1500, 4, 20,
-                Duration.ofMinutes(5), Duration.ofHours(1), Map.of("BUCKET", "photos")), c);
+                Duration.ofMinutes(5), Duration.ofHours(1), Map.of("BUCKET", "photos"), true), c);
     }
 
     @ParameterizedTest

@@ -78,6 +78,12 @@ final class RootfsBuilder {
                 }
             }
         }
+        if (spec.network() == SandboxSpec.Network.OUTBOUND
+                && spec.rootfs().stream().noneMatch(e -> e.target().equals("/etc/resolv.conf"))) {
+            Path resolv = under(root, "/etc/resolv.conf");
+            sys.mkdirs(resolv.getParent());
+            sys.writeFile(resolv, OutboundNetwork.RESOLV_CONF);
+        }
         sys.mount(null, root, null, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, null);
     }
 

@@ -31,6 +31,7 @@ public final class Sandbox implements AutoCloseable {
     private final Path stateDir;
     private final CompletableFuture<Exit> exit;
     private final AtomicBoolean destroyed = new AtomicBoolean();
+    private volatile long networkHelperPid;
 
     Sandbox(String id, Spawn.Child init, Cgroups.Cgroup cgroup, Path stateDir) {
         this.id = id;
@@ -84,6 +85,11 @@ public final class Sandbox implements AutoCloseable {
         if (!exit.isDone()) NativeSyscalls.kill(pid, signal);
     }
 
+    /** A host-side helper (slirp4netns) that lives and dies with this sandbox. */
+    void attachNetworkHelper(long pid) {
+        networkHelperPid = pid;
+    }
+
     /** Kills everything in the sandbox and removes every trace of it. Idempotent. */
     public void destroy() throws IOException {
         if (!destroyed.compareAndSet(false, true)) return;
@@ -99,6 +105,7 @@ public final class Sandbox implements AutoCloseable {
         } catch (IOException ignored) {
             // already closed
         }
+        if (networkHelperPid > 0) OutboundNetwork.detach(networkHelperPid);
         cgroup.destroy();
         SandboxRuntime.deleteTree(stateDir);
     }

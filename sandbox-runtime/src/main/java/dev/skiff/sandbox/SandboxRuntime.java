@@ -108,6 +108,10 @@ public final class SandboxRuntime {
     }
 
     public Sandbox start(SandboxSpec spec, Stdio stdio) throws SandboxException {
+        boolean outbound = spec.network() == SandboxSpec.Network.OUTBOUND;
+        if (outbound && OutboundNetwork.whatIsMissing() != null) {
+            throw new SandboxException("sandbox " + spec.id() + ": " + OutboundNetwork.whatIsMissing());
+        }
         Path dir = stateDir.resolve(spec.id());
         Path root = dir.resolve("root");
         Cgroups.Cgroup cgroup;
@@ -143,7 +147,20 @@ public final class SandboxRuntime {
         }
         Object result = outcome.get();
         if (result instanceof Spawn.Child child) {
-            return new Sandbox(spec.id(), child, cgroup, dir);
+            Sandbox sandbox = new Sandbox(spec.id(), child, cgroup, dir);
+            if (outbound) {
+                try {
+                    sandbox.attachNetworkHelper(OutboundNetwork.attach(child.pid(), lifeline));
+                } catch (IOException e) {
+                    try {
+                        sandbox.destroy();
+                    } catch (IOException ignored) {
+                        // reported below
+                    }
+                    throw new SandboxException("sandbox " + spec.id() + ": cannot start slirp4netns: " + e.getMessage(), e);
+                }
+            }
+            return sandbox;
         }
         try {
             cgroup.destroy();
@@ -179,6 +196,10 @@ public final class SandboxRuntime {
         if (spec.fileSizeLimit() > 0) {
             cmd.add("--fsize");
             cmd.add(Long.toString(spec.fileSizeLimit()));
+        }
+        if (spec.network() == SandboxSpec.Network.OUTBOUND) {
+            cmd.add("--wait-net");
+            cmd.add(OutboundNetwork.INTERFACE);
         }
         cmd.add("--");
         cmd.addAll(spec.argv());

@@ -14,6 +14,9 @@ import java.util.regex.Pattern;
  * @param fileSizeLimit largest file the function may write, in bytes (RLIMIT_FSIZE: a write
  *                      past it fails with EFBIG, or kills with SIGXFSZ a program that does not
  *                      ignore that signal); 0 means no limit
+ * @param network       {@link Network#NONE}: loopback only, nothing else reachable (the default);
+ *                      {@link Network#OUTBOUND}: connections out to the world through a user-mode
+ *                      NAT (slirp4netns), still nothing on the host's own loopback
  */
 public record SandboxSpec(
         String id,
@@ -25,7 +28,11 @@ public record SandboxSpec(
         Map<String, String> env,
         String cwd,
         Limits limits,
-        long fileSizeLimit) {
+        long fileSizeLimit,
+        Network network) {
+
+    /** What the sandbox's network namespace can reach. */
+    public enum Network { NONE, OUTBOUND }
 
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,127}");
 
@@ -42,12 +49,13 @@ public record SandboxSpec(
         if (hostname == null || hostname.isEmpty()) hostname = id;
         if (cwd == null) cwd = "/";
         if (fileSizeLimit < 0) throw new IllegalArgumentException("file size limit must not be negative: " + fileSizeLimit);
+        if (network == null) network = Network.NONE;
     }
 
     /** A spec without a file size limit. */
     public SandboxSpec(String id, List<RootfsEntry> rootfs, String hostname, int uid, int gid, List<String> argv,
             Map<String, String> env, String cwd, Limits limits) {
-        this(id, rootfs, hostname, uid, gid, argv, env, cwd, limits, 0);
+        this(id, rootfs, hostname, uid, gid, argv, env, cwd, limits, 0, Network.NONE);
     }
 
     public static Builder builder(String id) {
@@ -65,6 +73,7 @@ public record SandboxSpec(
         private String cwd = "/";
         private Limits limits = Limits.DEFAULT;
         private long fileSizeLimit;
+        private Network network = Network.NONE;
 
         private Builder(String id) {
             this.id = id;
@@ -82,9 +91,10 @@ public record SandboxSpec(
         public Builder limits(Limits l) { limits = l; return this; }
         /** Largest file the function may write, in bytes; 0 (the default) means no limit. */
         public Builder fileSizeLimit(long bytes) { fileSizeLimit = bytes; return this; }
+        public Builder network(Network n) { network = n; return this; }
 
         public SandboxSpec build() {
-            return new SandboxSpec(id, rootfs, hostname, uid, gid, argv, env, cwd, limits, fileSizeLimit);
+            return new SandboxSpec(id, rootfs, hostname, uid, gid, argv, env, cwd, limits, fileSizeLimit, network);
         }
     }
 }

@@ -21,7 +21,7 @@ import java.util.Locale;
  * the command's (128+signal when killed), with a one-line reason on stderr for out-of-memory.
  */
 public final class SandboxRun {
-    static final String USAGE = "usage: fn sandbox run [--memory 64m] [--pids 64] [--cpus 0.5] [--net none] "
+    static final String USAGE = "usage: fn sandbox run [--memory 64m] [--pids 64] [--cpus 0.5] [--net none|outbound] "
             + "[--hostname NAME] [--tmp 64m] -- CMD [ARGS...]";
 
     /** Parsed command line. */
@@ -57,6 +57,7 @@ public final class SandboxRun {
                 .env("HOME", "/tmp")
                 .env("TERM", System.getenv().getOrDefault("TERM", "dumb"))
                 .limits(new Limits(o.memoryBytes(), o.pids(), o.cpuMillis()))
+                .network(o.net().equals("outbound") ? SandboxSpec.Network.OUTBOUND : SandboxSpec.Network.NONE)
                 .build();
         try {
             // Each run is its own runtime (state and cgroup group named by our pid), so concurrent
@@ -128,8 +129,8 @@ public final class SandboxRun {
                 default -> throw new IllegalArgumentException("unknown option " + key);
             }
         }
-        if (!net.equals("none")) {
-            throw new IllegalArgumentException("--net " + net + ": only 'none' (loopback only) is supported so far");
+        if (!net.equals("none") && !net.equals("outbound")) {
+            throw new IllegalArgumentException("--net wants 'none' (loopback only) or 'outbound' (NAT to the world, not to the host), got " + net);
         }
         if (i >= args.length) throw new IllegalArgumentException("no command given");
         return new Options(memory, pids, cpuMillis, net, hostname, tmp, List.of(args).subList(i, args.length));
