@@ -1,0 +1,103 @@
+package dev.skiff.server;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.skiff.invoker.LocalInvoker;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import jakarta.inject.Inject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Timeouts, a full queue and crash loops, each with a real sandbox. */
+@QuarkusTest
+@QuarkusTestResource(FreshDataDir.class)
+class InvokerBehaviourTest {
+    @Inject
+    LocalInvoker invoker;
+
+    @BeforeAll
+    static void root() {
+        RequiresRoot.check();
+    }
+
+    static void deploy(String name, String yaml, String handler) throws Exception {
+        given().contentType("application/gzip").body(Functions.pack(name, yaml, handler))
+                .when().put("/v1/functions/" + name).then().statusCode(201).body("ready", equalTo(true));
+    }
+
+    @Test
+    void aCallPastItsTimeoutGets504AndOthersAreUnaffected() throws Exception {
+        deploy("slowpoke", "timeout: 1s\nconcurrency: 2\n", """
+                import time
+                def handle(event, context):
+                    if event.body == b"hang":
+                        time.sleep(60)
+                    return "quick"
+                """);
+        long pidBefore = invoker.sandboxPids("slowpoke").get(0);
+        CompletableFuture<Response> hung = CompletableFuture.supplyAsync(() -> given().body("hang").post("/fn/slowpoke"),
+                java.util.concurrent.Executors.newSingleThreadExecutor());
+        Thread.sleep(200);
+        given().when().get("/fn/slowpoke").then().statusCode(200).body(equalTo("quick"));
+        Response r = hung.get(20, TimeUnit.SECONDS);
+        assertEquals(504, r.statusCode(), r.asString());
+        assertTrue(r.jsonPath().getString("message").contains("1000 ms"), r.asString());
+        given().when().get("/fn/slowpoke").then().statusCode(200).body(equalTo("quick"));
+        assertTrue(invoker.sandboxPids("slowpoke").stream().noneMatch(p -> p == pidBefore), "the timed-out replica was replaced");
+    }
+
+    @Test
+    void callsBeyondMaxScaleQueueAndAFullQueueGets429WithRetryAfter() throws Exception {
+        deploy("narrow", "maxScale: 1\n", """
+                import time
+                def handle(event, context):
+                    time.sleep(1.5)
+                    return "done"
+                """);
+        // 1 runs, 2 wait (the test profile's skiff.max-queued), the rest are refused at once.
+        List<CompletableFuture<Response>> calls = new ArrayList<>();
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(5); // the common pool has 1 thread on 2 cores
+        for (int i = 0; i < 5; i++) {
+            calls.add(CompletableFuture.supplyAsync(() -> given().get("/fn/narrow"), pool));
+            Thread.sleep(100);
+        }
+        int ok = 0, refused = 0;
+        for (var c : calls) {
+            Response r = c.get(30, TimeUnit.SECONDS);
+            if (r.statusCode() == 200) ok++;
+            if (r.statusCode() == 429) {
+                refused++;
+                assertEquals("1", r.header("Retry-After"));
+                assertEquals("queue_full", r.jsonPath().getString("error"));
+            }
+        }
+        assertEquals(3, ok, "one running plus two queued calls finish");
+        assertEquals(2, refused);
+        assertEquals(1, invoker.sandboxPids("narrow").size(), "never more than maxScale replicas");
+    }
+
+    @Test
+    void aFunctionThatKeepsCrashingBacksOff() throws Exception {
+        given().contentType("application/gzip").body(Functions.pack("crashloop", "", """
+                import os
+                def handle(event, context):
+                    os._exit(1)
+                """)).when().put("/v1/functions/crashloop?warm=false").then().statusCode(201);
+        given().when().get("/fn/crashloop").then().statusCode(502);
+        given().when().get("/fn/crashloop").then().statusCode(502);
+        // Two crashes in a row: the next start waits, and callers are told so instead of spinning sandboxes.
+        given().when().get("/fn/crashloop").then().statusCode(503)
+                .body("error", equalTo("function_crash_loop")).body("message", containsString("times in a row"))
+                .header("Retry-After", org.hamcrest.Matchers.notNullValue());
+    }
+}
