@@ -23,6 +23,11 @@ final class LibC {
 
     static native int chown(String path, int uid, int gid) throws LastErrorException;
 
+    static native int lchown(String path, int uid, int gid) throws LastErrorException;
+
+    /** chmod(2): unlike Files.setPosixFilePermissions, it can set the sticky bit. Follows symlinks. */
+    static native int chmod(String path, int mode) throws LastErrorException;
+
     static native int geteuid();
 
     static native NativeLong syscall(NativeLong number) throws LastErrorException;

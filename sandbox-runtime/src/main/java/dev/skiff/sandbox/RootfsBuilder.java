@@ -11,7 +11,10 @@ import static dev.skiff.sandbox.Linux.MS_REMOUNT;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -20,7 +23,9 @@ import java.util.List;
  * mounts /proc and pivots into the result.
  *
  * <p>The root itself is a small tmpfs that holds only mount points and tiny files, and it is
- * made read-only at the end; writable places are explicit tmpfs mounts with a size.
+ * made read-only at the end; writable places are explicit tmpfs mounts with a size. With an
+ * {@link RootfsEntry.ImageRoot} the root is instead the unpacked image, bound read-only at once;
+ * /dev, /proc and the other entries are mounted on top of it the same way.
  */
 final class RootfsBuilder {
     /** The minimal /dev runc and Docker give a container. */
@@ -32,9 +37,20 @@ final class RootfsBuilder {
     private RootfsBuilder() {}
 
     static void build(Path root, SandboxSpec spec, Syscalls sys) throws IOException {
+        RootfsEntry.ImageRoot image = spec.imageRoot().orElse(null);
+        // Checked before anything is mounted: a refused plan leaves nothing half-built.
+        if (image != null) checkMountPointsInImage(image.rootfsDir(), spec);
+
         // Nothing mounted from here on may propagate back to the host (or to other sandboxes).
         sys.mount(null, Path.of("/"), null, MS_REC | MS_PRIVATE, null);
-        sys.mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755");
+        if (image == null) {
+            sys.mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755");
+        } else {
+            // The image is shared by every sandbox made from it: read-only from the first moment,
+            // so nothing below (mkdirs of existing mount points) can ever write into it.
+            sys.mount(image.rootfsDir().toString(), root, null, MS_BIND, null);
+            sys.mount(null, root, null, RO, null);
+        }
 
         Path dev = under(root, "/dev");
         sys.mkdirs(dev);
@@ -53,6 +69,9 @@ final class RootfsBuilder {
         for (RootfsEntry entry : spec.rootfs()) {
             Path target = under(root, entry.target());
             switch (entry) {
+                case RootfsEntry.ImageRoot i -> {
+                    // mounted first, above
+                }
                 case RootfsEntry.Bind b -> {
                     if (Files.isDirectory(b.source())) {
                         sys.mkdirs(target);
@@ -78,13 +97,68 @@ final class RootfsBuilder {
                 }
             }
         }
-        if (spec.network() == SandboxSpec.Network.OUTBOUND
+        if (image == null && spec.network() == SandboxSpec.Network.OUTBOUND
                 && spec.rootfs().stream().noneMatch(e -> e.target().equals("/etc/resolv.conf"))) {
+            // (an image brings its own /etc/resolv.conf, or the caller binds one)
             Path resolv = under(root, "/etc/resolv.conf");
             sys.mkdirs(resolv.getParent());
             sys.writeFile(resolv, OutboundNetwork.RESOLV_CONF);
         }
-        sys.mount(null, root, null, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, null);
+        if (image == null) sys.mount(null, root, null, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, null);
+    }
+
+    /**
+     * An image root is read-only, so every mount point the plan needs in it must already be
+     * there, of the right kind, reached without a symlink (mount(2) would follow one, possibly
+     * out of the root). Targets under an earlier writable mount (/dev, a Tmpfs, a Bind) are
+     * created there as usual and are not checked here.
+     */
+    static void checkMountPointsInImage(Path image, SandboxSpec spec) {
+        List<String> mounted = new ArrayList<>(List.of("/dev"));
+        requireInImage(image, "/dev", true);
+        requireInImage(image, "/proc", true);
+        for (RootfsEntry entry : spec.rootfs()) {
+            if (entry instanceof RootfsEntry.ImageRoot) continue;
+            String target = entry.target();
+            boolean directory = switch (entry) {
+                case RootfsEntry.ImageRoot i -> true;
+                case RootfsEntry.Bind b -> Files.isDirectory(b.source());
+                case RootfsEntry.Tmpfs t -> true;
+                // refused by SandboxSpec with an image root
+                case RootfsEntry.Symlink l -> throw new IllegalArgumentException("symlink " + target + " in an image root");
+                case RootfsEntry.File f -> throw new IllegalArgumentException("file " + target + " in an image root");
+            };
+            Path normal = Path.of(target).normalize();
+            if (mounted.stream().noneMatch(m -> normal.startsWith(m))) requireInImage(image, normal.toString(), directory);
+            mounted.add(normal.toString());
+        }
+    }
+
+    private static void requireInImage(Path image, String target, boolean directory) {
+        Path p = under(image, target);
+        Path walked = image;
+        for (Path part : image.relativize(p)) {
+            walked = walked.resolve(part);
+            BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(walked, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("mount point " + target + " does not exist in the image " + image
+                        + " (an image root is read-only: mount points must be in the image, or under a Tmpfs entry)");
+            }
+            if (a.isSymbolicLink()) {
+                throw new IllegalArgumentException("mount point " + target + " goes through the symlink /" + image.relativize(walked)
+                        + " in the image " + image);
+            }
+            if (!walked.equals(p) && !a.isDirectory()) {
+                throw new IllegalArgumentException("mount point " + target + ": /" + image.relativize(walked)
+                        + " is not a directory in the image " + image);
+            }
+            if (walked.equals(p) && a.isDirectory() != directory) {
+                throw new IllegalArgumentException("mount point " + target + " is a " + (a.isDirectory() ? "directory" : "file")
+                        + " in the image " + image + ", but a " + (directory ? "directory" : "file") + " is mounted there");
+            }
+        }
     }
 
     /** Resolves a sandbox path under the staging root, refusing anything that would climb out. */

@@ -6,6 +6,27 @@ import java.nio.file.Path;
 public sealed interface RootfsEntry {
     String target();
 
+    /**
+     * An unpacked image (see {@link ImageStore}) used as the root instead of the empty tmpfs
+     * root. It is bind-mounted read-only, nosuid, nodev: it is shared by every sandbox made from
+     * the image, so nothing is ever written into it. Must be the first entry. Mount points of
+     * the other entries must already exist in the image, or lie under an earlier Tmpfs or Bind;
+     * File and Symlink entries cannot be written into it and are refused.
+     */
+    record ImageRoot(Path rootfsDir) implements RootfsEntry {
+        public ImageRoot {
+            if (rootfsDir == null || !rootfsDir.isAbsolute()) {
+                throw new IllegalArgumentException("an image root must be an absolute host path: " + rootfsDir);
+            }
+            rootfsDir = rootfsDir.normalize();
+        }
+
+        @Override
+        public String target() {
+            return "/";
+        }
+    }
+
     /** A host file or directory bind-mounted at {@code target}. */
     record Bind(Path source, String target, boolean readOnly) implements RootfsEntry {}
 

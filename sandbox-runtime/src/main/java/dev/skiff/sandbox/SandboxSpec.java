@@ -5,11 +5,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
  * Everything needed to create one sandbox. The runtime adds what every sandbox has: a read-only
- * tmpfs root, a minimal /dev, its own /proc, a loopback-only network.
+ * root (a small tmpfs, or an unpacked image when the first entry is a {@link RootfsEntry.ImageRoot}),
+ * a minimal /dev, its own /proc, a loopback-only network.
  *
  * @param fileSizeLimit largest file the function may write, in bytes (RLIMIT_FSIZE: a write
  *                      past it fails with EFBIG, or kills with SIGXFSZ a program that does not
@@ -40,6 +42,7 @@ public record SandboxSpec(
         Objects.requireNonNull(id, "id");
         if (!ID.matcher(id).matches()) throw new IllegalArgumentException("bad sandbox id: " + id);
         rootfs = List.copyOf(rootfs);
+        checkImageRoot(rootfs);
         argv = List.copyOf(argv);
         if (argv.isEmpty()) throw new IllegalArgumentException("argv is empty");
         if (!argv.get(0).startsWith("/")) throw new IllegalArgumentException("argv[0] must be an absolute path: " + argv.get(0));
@@ -56,6 +59,26 @@ public record SandboxSpec(
     public SandboxSpec(String id, List<RootfsEntry> rootfs, String hostname, int uid, int gid, List<String> argv,
             Map<String, String> env, String cwd, Limits limits) {
         this(id, rootfs, hostname, uid, gid, argv, env, cwd, limits, 0, Network.NONE);
+    }
+
+    /** The image this sandbox's root is made of, if any (always the first entry). */
+    public Optional<RootfsEntry.ImageRoot> imageRoot() {
+        return !rootfs.isEmpty() && rootfs.get(0) instanceof RootfsEntry.ImageRoot image ? Optional.of(image) : Optional.empty();
+    }
+
+    private static void checkImageRoot(List<RootfsEntry> rootfs) {
+        boolean image = false;
+        for (int i = 0; i < rootfs.size(); i++) {
+            RootfsEntry e = rootfs.get(i);
+            if (e instanceof RootfsEntry.ImageRoot && i > 0) {
+                throw new IllegalArgumentException("an image root must be the first rootfs entry (found at position " + (i + 1) + ")");
+            }
+            if (e instanceof RootfsEntry.ImageRoot) image = true;
+            if (image && (e instanceof RootfsEntry.File || e instanceof RootfsEntry.Symlink)) {
+                throw new IllegalArgumentException("cannot create " + e.target() + " in a read-only image root: put it in the image,"
+                        + " or bind-mount it onto a file that the image has");
+            }
+        }
     }
 
     public static Builder builder(String id) {

@@ -221,4 +221,104 @@ class RootfsBuilderTest {
         assertEquals(ROOT.resolve("usr"), RootfsBuilder.under(ROOT, "/etc/../usr"));
         assertEquals(ROOT.resolve("tmp"), RootfsBuilder.under(ROOT, "/tmp/"));
     }
+
+    // --- an image as the root ----------------------------------------------------------------------
+
+    /** An unpacked image as ImageStore leaves it: /proc, /dev, /tmp, /etc, plus what a test adds. */
+    private Path image(String... dirs) throws IOException {
+        Path rootfs = Files.createDirectories(host.resolve("image/rootfs"));
+        for (String d : List.of("proc", "dev", "tmp", "etc")) Files.createDirectories(rootfs.resolve(d));
+        for (String d : dirs) Files.createDirectories(rootfs.resolve(d));
+        return rootfs;
+    }
+
+    @Test
+    void imageRootIsBoundAndMadeReadOnlyRightAfterThePropagationChange() throws IOException {
+        Path rootfs = image();
+        RecordingSyscalls sys = build(spec().add(new RootfsEntry.ImageRoot(rootfs)).add(new RootfsEntry.Tmpfs("/tmp", 1 << 20, "1777")).build());
+        List<Call> calls = sys.calls();
+        assertEquals(new Call("mount", null, Path.of("/"), null, MS_REC | MS_PRIVATE, null), calls.get(0), sys.transcript());
+        assertEquals(new Call("mount", rootfs.toString(), ROOT, null, MS_BIND, null), calls.get(1),
+                "the image itself, not recursively (nothing mounted under the cache comes along):\n" + sys.transcript());
+        assertEquals(new Call("mount", null, ROOT, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, null), calls.get(2),
+                sys.transcript());
+        assertFalse(sys.mounts().stream().anyMatch(c -> "tmpfs".equals(c.fstype()) && c.target().equals(ROOT)),
+                "no tmpfs root under an image:\n" + sys.transcript());
+        long rootMounts = sys.mounts().stream().filter(c -> c.target().equals(ROOT)).count();
+        assertEquals(2, rootMounts, "the root is never remounted writable, nor again at the end:\n" + sys.transcript());
+    }
+
+    @Test
+    void imageRootStillGetsItsOwnDevTmpfsAndTheOtherEntriesOnTop() throws IOException {
+        Path rootfs = image("code", "run");
+        Path code = Files.createDirectory(host.resolve("code"));
+        Path sockets = Files.createDirectory(host.resolve("sockets"));
+        RecordingSyscalls sys = build(spec()
+                .add(new RootfsEntry.ImageRoot(rootfs))
+                .add(new RootfsEntry.Tmpfs("/tmp", 8 << 20, "1777"))
+                .add(new RootfsEntry.Tmpfs("/run", 1 << 20, "755"))
+                .add(RootfsEntry.readOnly(code, "/code"))
+                .add(RootfsEntry.writable(sockets, "/run/fn")) // under the /run tmpfs: need not be in the image
+                .build());
+        List<Call> calls = sys.calls();
+        int readOnly = indexOf(calls, new Call("mount", null, ROOT, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, null));
+        int devTmpfs = indexOf(calls, new Call("mount", "tmpfs", ROOT.resolve("dev"), "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755"));
+        int devNull = indexOf(calls, new Call("mount", "/dev/null", ROOT.resolve("dev/null"), null, MS_BIND, null));
+        int tmp = indexOf(calls, new Call("mount", "tmpfs", ROOT.resolve("tmp"), "tmpfs", MS_NOSUID | MS_NODEV, "size=8388608,mode=1777"));
+        int codeBind = indexOf(calls, new Call("mount", code.toString(), ROOT.resolve("code"), null, MS_BIND | MS_REC, null));
+        int socketBind = indexOf(calls, new Call("mount", sockets.toString(), ROOT.resolve("run/fn"), null, MS_BIND | MS_REC, null));
+        assertTrue(readOnly < devTmpfs && devTmpfs < devNull && devNull < tmp && tmp < codeBind && codeBind < socketBind, sys.transcript());
+        assertEquals(new Call("mount", null, ROOT.resolve("code"), null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, null),
+                calls.get(codeBind + 1));
+        assertFalse(sys.calls().stream().anyMatch(c -> c.op().equals("writeFile")), "nothing is written into an image root");
+    }
+
+    @Test
+    void aMountPointMissingFromTheImageIsRefusedBeforeAnythingIsMounted() throws IOException {
+        Path rootfs = image();
+        Path code = Files.createDirectory(host.resolve("code"));
+        SandboxSpec spec = spec().add(new RootfsEntry.ImageRoot(rootfs)).add(RootfsEntry.readOnly(code, "/code")).build();
+        RecordingSyscalls sys = new RecordingSyscalls();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RootfsBuilder.build(ROOT, spec, sys));
+        assertTrue(e.getMessage().contains("mount point /code does not exist in the image"), e.getMessage());
+        assertEquals(List.of(), sys.calls(), "a refused plan mounts nothing");
+    }
+
+    @Test
+    void aMountPointThroughASymlinkInTheImageIsRefused() throws IOException {
+        Path rootfs = image();
+        Files.createSymbolicLink(rootfs.resolve("code"), Path.of("/etc"));
+        Files.createSymbolicLink(rootfs.resolve("opt"), Path.of("tmp"));
+        Path code = Files.createDirectory(host.resolve("code"));
+        for (String target : List.of("/code", "/opt/x")) {
+            SandboxSpec spec = spec().add(new RootfsEntry.ImageRoot(rootfs)).add(RootfsEntry.readOnly(code, target)).build();
+            RecordingSyscalls sys = new RecordingSyscalls();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RootfsBuilder.build(ROOT, spec, sys));
+            assertTrue(e.getMessage().contains("symlink"), e.getMessage());
+            assertEquals(List.of(), sys.calls());
+        }
+    }
+
+    @Test
+    void aMountPointOfTheWrongKindIsRefused() throws IOException {
+        Path rootfs = image();
+        Files.writeString(rootfs.resolve("etc/resolv.conf"), "");
+        Path dir = Files.createDirectory(host.resolve("dir"));
+        Path file = Files.writeString(host.resolve("file"), "x");
+        SandboxSpec dirOnFile = spec().add(new RootfsEntry.ImageRoot(rootfs)).add(RootfsEntry.readOnly(dir, "/etc/resolv.conf")).build();
+        assertThrows(IllegalArgumentException.class, () -> RootfsBuilder.build(ROOT, dirOnFile, new RecordingSyscalls()));
+        SandboxSpec fileOnDir = spec().add(new RootfsEntry.ImageRoot(rootfs)).add(RootfsEntry.readOnly(file, "/etc")).build();
+        assertThrows(IllegalArgumentException.class, () -> RootfsBuilder.build(ROOT, fileOnDir, new RecordingSyscalls()));
+        SandboxSpec fileOnFile = spec().add(new RootfsEntry.ImageRoot(rootfs)).add(RootfsEntry.readOnly(file, "/etc/resolv.conf")).build();
+        RecordingSyscalls sys = build(fileOnFile);
+        assertTrue(sys.calls().contains(new Call("mount", file.toString(), ROOT.resolve("etc/resolv.conf"), null, MS_BIND | MS_REC, null)));
+    }
+
+    @Test
+    void anImageWithoutProcOrDevIsRefused() throws IOException {
+        Path rootfs = Files.createDirectories(host.resolve("bare"));
+        SandboxSpec spec = spec().add(new RootfsEntry.ImageRoot(rootfs)).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RootfsBuilder.build(ROOT, spec, new RecordingSyscalls()));
+        assertTrue(e.getMessage().contains("/dev"), e.getMessage());
+    }
 }

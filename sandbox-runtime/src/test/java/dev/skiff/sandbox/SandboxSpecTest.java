@@ -111,4 +111,30 @@ class SandboxSpecTest {
         assertEquals(List.of(), s.rootfs());
         assertThrows(UnsupportedOperationException.class, () -> s.argv().add("x"));
     }
+
+    @Test
+    void anImageRootMustBeTheFirstEntryAndComeOnce() {
+        var image = new RootfsEntry.ImageRoot(java.nio.file.Path.of("/var/cache/skiff/sha256/x/rootfs"));
+        var tmp = new RootfsEntry.Tmpfs("/tmp", 1 << 20, "1777");
+        assertEquals(image, valid("fn").add(image).add(tmp).build().imageRoot().orElseThrow());
+        assertTrue(valid("fn").add(tmp).build().imageRoot().isEmpty());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> valid("fn").add(tmp).add(image).build());
+        assertTrue(e.getMessage().contains("first"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> valid("fn").add(image).add(image).build());
+    }
+
+    @Test
+    void filesAndSymlinksCannotBeWrittenIntoAnImageRoot() {
+        var image = new RootfsEntry.ImageRoot(java.nio.file.Path.of("/var/cache/skiff/sha256/x/rootfs"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> valid("fn").add(image).add(new RootfsEntry.File("/etc/hosts", "127.0.0.1 localhost\n")).build());
+        assertTrue(e.getMessage().contains("/etc/hosts") && e.getMessage().contains("read-only image root"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> valid("fn").add(image).add(new RootfsEntry.Symlink("/lib", "usr/lib")).build());
+    }
+
+    @Test
+    void anImageRootIsAnAbsoluteHostPath() {
+        assertThrows(IllegalArgumentException.class, () -> new RootfsEntry.ImageRoot(java.nio.file.Path.of("relative/rootfs")));
+        assertThrows(IllegalArgumentException.class, () -> new RootfsEntry.ImageRoot(null));
+    }
 }
