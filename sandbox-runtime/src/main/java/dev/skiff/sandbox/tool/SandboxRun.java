@@ -2,6 +2,8 @@ package dev.skiff.sandbox.tool;
 
 import dev.skiff.sandbox.HostLayer;
 import dev.skiff.sandbox.HostSupport;
+import dev.skiff.sandbox.ImageStore;
+import dev.skiff.sandbox.UnpackedImage;
 import dev.skiff.sandbox.Limits;
 import dev.skiff.sandbox.RootfsEntry;
 import dev.skiff.sandbox.Sandbox;
@@ -22,10 +24,11 @@ import java.util.Locale;
  */
 public final class SandboxRun {
     static final String USAGE = "usage: fn sandbox run [--memory 64m] [--pids 64] [--cpus 0.5] [--net none|outbound] "
-            + "[--hostname NAME] [--tmp 64m] -- CMD [ARGS...]";
+            + "[--hostname NAME] [--tmp 64m] [--rootfs DIR | --image PATH] -- CMD [ARGS...]";
 
     /** Parsed command line. */
-    record Options(long memoryBytes, int pids, int cpuMillis, String net, String hostname, long tmpBytes, List<String> command) {}
+    record Options(long memoryBytes, int pids, int cpuMillis, String net, String hostname, long tmpBytes,
+            Path rootfs, Path image, List<String> command) {}
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -46,14 +49,35 @@ public final class SandboxRun {
             return 125;
         }
         String id = "run-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(4));
-        List<RootfsEntry> rootfs = new ArrayList<>(HostLayer.of(HostLayer.SYSTEM_DIRS));
-        rootfs.addAll(HostLayer.minimalEtc(65534, 65534, "sandbox"));
-        rootfs.add(new RootfsEntry.Tmpfs("/tmp", o.tmpBytes(), "1777"));
-        SandboxSpec spec = SandboxSpec.builder(id)
-                .addAll(rootfs)
+        SandboxSpec.Builder builder;
+        List<String> command = o.command();
+        try {
+            if (o.image() != null) {
+                // Unpacked once into a content-addressed cache, then shared read-only.
+                Path cache = Path.of(System.getenv().getOrDefault("SKIFF_DATA", "/var/lib/skiff"), "images");
+                UnpackedImage image = new ImageStore(cache).unpack(o.image());
+                builder = image.spec(id);
+                if (command.isEmpty()) command = image.config().command();
+                if (command.isEmpty()) throw new IllegalArgumentException("the image has no Entrypoint/Cmd: give a command after --");
+                command = resolve(command, image.rootfs());
+            } else if (o.rootfs() != null) {
+                builder = SandboxSpec.builder(id).add(new RootfsEntry.ImageRoot(o.rootfs()));
+                command = resolve(command, o.rootfs());
+            } else {
+                List<RootfsEntry> rootfs = new ArrayList<>(HostLayer.of(HostLayer.SYSTEM_DIRS));
+                rootfs.addAll(HostLayer.minimalEtc(65534, 65534, "sandbox"));
+                builder = SandboxSpec.builder(id).addAll(rootfs);
+                command = resolve(command, Path.of("/"));
+            }
+        } catch (IllegalArgumentException | java.io.IOException e) {
+            System.err.println("fn sandbox: " + e.getMessage());
+            return e instanceof IllegalArgumentException ? 2 : 125;
+        }
+        builder.add(new RootfsEntry.Tmpfs("/tmp", o.tmpBytes(), "1777"));
+        SandboxSpec spec = builder
                 .hostname(o.hostname() == null ? id : o.hostname())
-                .command(resolve(o.command()))
-                .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+                .command(command)
+                .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
                 .env("HOME", "/tmp")
                 .env("TERM", System.getenv().getOrDefault("TERM", "dumb"))
                 .limits(new Limits(o.memoryBytes(), o.pids(), o.cpuMillis()))
@@ -81,12 +105,16 @@ public final class SandboxRun {
         }
     }
 
-    /** argv[0] must be absolute inside the sandbox; a bare name is looked up in the usual bin dirs. */
-    static List<String> resolve(List<String> command) {
+    /**
+     * argv[0] must be absolute inside the sandbox; a bare name is looked up in the usual bin dirs
+     * of the root the sandbox will have ({@code root} on the host).
+     */
+    static List<String> resolve(List<String> command, Path root) {
         String cmd = command.get(0);
         if (cmd.startsWith("/")) return command;
         for (String dir : List.of("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin")) {
-            if (java.nio.file.Files.isExecutable(Path.of(dir, cmd))) {
+            Path candidate = root.resolve(dir.substring(1)).resolve(cmd);
+            if (java.nio.file.Files.exists(candidate, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 List<String> c = new ArrayList<>(command);
                 c.set(0, dir + "/" + cmd);
                 return c;
@@ -102,6 +130,8 @@ public final class SandboxRun {
         String net = "none";
         String hostname = null;
         long tmp = 64L << 20;
+        Path rootfs = null;
+        Path image = null;
         int i = 0;
         if (i < args.length && args[i].equals("run")) i++;
         for (; i < args.length; i++) {
@@ -126,14 +156,17 @@ public final class SandboxRun {
                 case "--net" -> net = value;
                 case "--hostname" -> hostname = value;
                 case "--tmp" -> tmp = size(value);
+                case "--rootfs" -> rootfs = Path.of(value).toAbsolutePath();
+                case "--image" -> image = Path.of(value).toAbsolutePath();
                 default -> throw new IllegalArgumentException("unknown option " + key);
             }
         }
         if (!net.equals("none") && !net.equals("outbound")) {
             throw new IllegalArgumentException("--net wants 'none' (loopback only) or 'outbound' (NAT to the world, not to the host), got " + net);
         }
-        if (i >= args.length) throw new IllegalArgumentException("no command given");
-        return new Options(memory, pids, cpuMillis, net, hostname, tmp, List.of(args).subList(i, args.length));
+        if (rootfs != null && image != null) throw new IllegalArgumentException("give --rootfs or --image, not both");
+        if (i >= args.length && image == null) throw new IllegalArgumentException("no command given");
+        return new Options(memory, pids, cpuMillis, net, hostname, tmp, rootfs, image, List.of(args).subList(Math.min(i, args.length), args.length));
     }
 
     static long size(String v) {
