@@ -30,8 +30,11 @@ final class FunctionPool {
     static final long MAX_BACKOFF_MS = 30_000;
     private final java.util.function.Consumer<Long> coldStartRecorder;
 
-    FunctionPool(String name, ReplicaLauncher launcher, java.util.function.Consumer<Long> coldStartRecorder) {
+    private final Duration stopGrace;
+
+    FunctionPool(String name, ReplicaLauncher launcher, Duration stopGrace, java.util.function.Consumer<Long> coldStartRecorder) {
         this.name = name;
+        this.stopGrace = stopGrace;
         this.launcher = launcher;
         this.coldStartRecorder = coldStartRecorder;
     }
@@ -90,7 +93,7 @@ final class FunctionPool {
             throw new InvocationException(503, "interrupted", "interrupted while waiting for " + name);
         } finally {
             lock.unlock();
-            toStop.forEach(Replica::stop);
+            toStop.forEach(r -> r.drainAndStopInBackground(stopGrace));
         }
         return coldStart(d);
     }
@@ -149,6 +152,7 @@ final class FunctionPool {
     /** Gives a slot back; a replica that failed, or an old version with nothing left to do, is stopped. */
     void release(Replica r, boolean healthy) {
         boolean stop;
+        boolean drain;
         lock.lock();
         try {
             r.inFlight--;
@@ -157,13 +161,15 @@ final class FunctionPool {
                 consecutiveFailures = 0;
                 noStartBeforeNanos = 0;
             }
-            stop = !healthy || (r.retired && r.inFlight == 0);
-            if (stop) replicas.remove(r);
+            drain = healthy && r.retired && r.inFlight == 0;
+            stop = !healthy;
+            if (stop || drain) replicas.remove(r);
             slotFreed.signalAll();
         } finally {
             lock.unlock();
         }
         if (stop) r.stop();
+        else if (drain) r.drainAndStopInBackground(stopGrace);
     }
 
     private void retireOtherVersions(long version, List<Replica> toStop) {
@@ -196,11 +202,14 @@ final class FunctionPool {
         }
         for (Replica r : idle) {
             org.jboss.logging.Logger.getLogger(FunctionPool.class).infof("stopping idle replica %s", r.id);
-            r.stop();
+            r.drainAndStopInBackground(stopGrace);
         }
     }
 
-    /** Stops every replica: after in-flight calls end for a drain, at once otherwise. */
+    /**
+     * Stops every replica: in-flight calls may finish (until {@code drain}), then each replica
+     * gets SIGTERM and its grace period, all in parallel; returns when all are gone.
+     */
     void stopAll(Duration drain) {
         long deadline = System.nanoTime() + drain.toNanos();
         List<Replica> all;
@@ -219,7 +228,17 @@ final class FunctionPool {
         } finally {
             lock.unlock();
         }
-        all.forEach(Replica::stop);
+        List<Thread> stopping = new ArrayList<>();
+        for (Replica r : all) stopping.add(Thread.ofVirtual().start(() -> r.drainAndStop(stopGrace)));
+        for (Thread t : stopping) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                all.forEach(Replica::stop);
+                return;
+            }
+        }
     }
 
     /** What the pool looks like now; calls counts every call ever taken. */

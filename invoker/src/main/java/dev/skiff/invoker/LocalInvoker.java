@@ -56,7 +56,16 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     }
 
     void stop(@Observes ShutdownEvent ignored) {
-        pools.values().forEach(p -> p.stopAll(Duration.ofSeconds(5)));
+        // In-flight calls may run to their timeout; all functions drain in parallel.
+        List<Thread> draining = new java.util.ArrayList<>();
+        for (FunctionPool p : pools.values()) draining.add(Thread.ofVirtual().start(() -> p.stopAll(config.shutdownDrain())));
+        for (Thread t : draining) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (timers != null) timers.shutdownNow();
     }
 
@@ -76,7 +85,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
             registerGauges(n);
             Timer coldStarts = Timer.builder("skiff_cold_start_duration").description("Time from no free replica to a ready one")
                     .tag("function", n).publishPercentileHistogram().register(registry);
-            return new FunctionPool(n, launcher, nanos -> coldStarts.record(nanos, TimeUnit.NANOSECONDS));
+            return new FunctionPool(n, launcher, config.stopGrace(), nanos -> coldStarts.record(nanos, TimeUnit.NANOSECONDS));
         });
     }
 
@@ -215,7 +224,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     @Override
     public void retire(String name) {
         FunctionPool p = pools.remove(name);
-        if (p != null) p.stopAll(Duration.ofSeconds(30));
+        if (p != null) p.stopAll(config.shutdownDrain());
     }
 
     @Override

@@ -48,6 +48,32 @@ final class Replica {
         else c.close();
     }
 
+    /**
+     * Graceful stop for a replica with no call in flight: SIGTERM (the FDK stops accepting and
+     * finishes what it has), then SIGKILL if it has not exited within {@code grace}.
+     */
+    void drainAndStop(java.time.Duration grace) {
+        stopping = true;
+        for (UnixHttpConnection c; (c = idleConnections.poll()) != null; ) c.close();
+        sandbox.signal(dev.skiff.sandbox.Linux.SIGTERM);
+        try {
+            sandbox.onExit().get(grace.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            org.jboss.logging.Logger.getLogger(Replica.class).infof("replica %s ignored SIGTERM for %s; killing it", id, grace);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException ignored) {
+            // exited anyway
+        }
+        stop();
+    }
+
+    /** Same, without waiting for the caller: for idle reaping, scale-down and old versions. */
+    void drainAndStopInBackground(java.time.Duration grace) {
+        Thread.ofVirtual().name("drain-" + id).start(() -> drainAndStop(grace));
+    }
+
+    /** Kills the replica at once (it crashed, timed out, or is being replaced). */
     void stop() {
         stopping = true;
         for (UnixHttpConnection c; (c = idleConnections.poll()) != null; ) c.close();

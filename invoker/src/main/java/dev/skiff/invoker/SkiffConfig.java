@@ -46,6 +46,14 @@ public interface SkiffConfig {
     @WithDefault("6291456")
     long maxBodyBytes();
 
+    /** After SIGTERM, how long a replica may take to exit before it is killed. */
+    @WithDefault("10s")
+    Duration stopGrace();
+
+    /** On shutdown or delete, how long in-flight calls may run before their replicas are stopped. */
+    @WithDefault("30s")
+    Duration shutdownDrain();
+
     /** How often idle replicas are looked for. */
     @WithDefault("1s")
     Duration reapInterval();

@@ -100,4 +100,24 @@ class InvokerBehaviourTest {
                 .body("error", equalTo("function_crash_loop")).body("message", containsString("times in a row"))
                 .header("Retry-After", org.hamcrest.Matchers.notNullValue());
     }
+
+    @Test
+    void redeployLetsRunningCallsFinishOnTheOldVersion() throws Exception {
+        deploy("rolling", "concurrency: 4\n", """
+                import time
+                def handle(event, context):
+                    if event.body == b"slow":
+                        time.sleep(1.5)
+                    return "v1"
+                """);
+        CompletableFuture<Response> running = CompletableFuture.supplyAsync(() -> given().body("slow").post("/fn/rolling"),
+                java.util.concurrent.Executors.newSingleThreadExecutor());
+        Thread.sleep(300);
+        given().contentType("application/gzip").body(Functions.pack("rolling", "concurrency: 4\n", "def handle(e, c):\n    return 'v2'\n"))
+                .when().put("/v1/functions/rolling").then().statusCode(200);
+        given().when().get("/fn/rolling").then().statusCode(200).body(equalTo("v2"));
+        Response old = running.get(20, TimeUnit.SECONDS);
+        assertEquals(200, old.statusCode(), old.asString());
+        assertEquals("v1", old.asString(), "the call that was running finished on the old version");
+    }
 }

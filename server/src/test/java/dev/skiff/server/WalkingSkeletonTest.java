@@ -162,6 +162,8 @@ class WalkingSkeletonTest {
         long deadline = System.currentTimeMillis() + 10_000;
         while (!invoker.sandboxPids("sleepy").isEmpty() && System.currentTimeMillis() < deadline) Thread.sleep(100);
         assertEquals(List.of(), invoker.sandboxPids("sleepy"));
+        // The idle replica gets SIGTERM and a grace period; the FDK exits at once when idle.
+        while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && System.currentTimeMillis() < deadline) Thread.sleep(50);
         assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the sandbox process is gone");
         given().when().get("/fn/sleepy").then().statusCode(200).body(equalTo("Hello, world"));
         assertNotEquals(List.of(pid), invoker.sandboxPids("sleepy"));
