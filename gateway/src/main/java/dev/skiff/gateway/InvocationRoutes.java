@@ -3,7 +3,7 @@ package dev.skiff.gateway;
 import dev.skiff.invoker.FunctionDeployment;
 import dev.skiff.invoker.InvocationException;
 import dev.skiff.invoker.InvocationRequest;
-import dev.skiff.invoker.InvocationResponse;
+import dev.skiff.invoker.StreamedResponse;
 import dev.skiff.invoker.Invoker;
 import dev.skiff.invoker.SkiffConfig;
 import dev.skiff.invoker.http.HttpMessage;
@@ -13,10 +13,11 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -43,22 +44,7 @@ public class InvocationRoutes {
     SkiffConfig config;
 
     void register(@Observes Router router) {
-        router.route("/fn/*")
-                .handler(BodyHandler.create(false).setBodyLimit(config.maxBodyBytes()))
-                .handler(this::invoke)
-                .failureHandler(this::failure);
-    }
-
-    private void failure(RoutingContext ctx) {
-        int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
-        if (status == 413) {
-            error(ctx.response(), UUID.randomUUID().toString(), 413, "body_too_large",
-                    "the request body exceeds the limit of " + config.maxBodyBytes() + " bytes");
-        } else {
-            LOG.warn("invocation failed", ctx.failure());
-            error(ctx.response(), UUID.randomUUID().toString(), status, "internal_error",
-                    ctx.failure() == null ? "request failed" : String.valueOf(ctx.failure().getMessage()));
-        }
+        router.route("/fn/*").handler(this::invoke);
     }
 
     private void invoke(RoutingContext ctx) {
@@ -73,33 +59,98 @@ public class InvocationRoutes {
             error(ctx.response(), callId, 404, "function_not_found", "no function named '" + name + "' is deployed (see ./fn list)");
             return;
         }
+        long length = -1;
+        String cl = req.getHeader("Content-Length");
+        if (cl != null) {
+            try {
+                length = Long.parseLong(cl.trim());
+            } catch (NumberFormatException e) {
+                error(ctx.response(), callId, 400, "bad_request", "Content-Length is not a number");
+                return;
+            }
+        }
+        boolean http1 = req.version() != io.vertx.core.http.HttpVersion.HTTP_2;
+        if (length > config.maxBodyBytes()) {
+            // Refused before the function sees a byte of it; on HTTP/1 the unread body makes the
+            // connection unusable, so say it closes.
+            if (http1) ctx.response().putHeader("Connection", "close");
+            error(ctx.response(), callId, 413, "body_too_large",
+                    "the request body of " + length + " bytes exceeds the limit of " + config.maxBodyBytes() + " bytes");
+            return;
+        }
+        // HTTP/1.x: no Content-Length and no Transfer-Encoding means no body (RFC 9112 §6.3).
+        // HTTP/2 frames the body itself, so there a missing Content-Length means "unknown".
+        boolean noBody = length == 0 || (length < 0 && http1 && req.getHeader("Transfer-Encoding") == null);
         List<HttpMessage.Header> headers = new ArrayList<>();
         for (Map.Entry<String, String> h : req.headers()) headers.add(new HttpMessage.Header(h.getKey(), h.getValue()));
         headers.add(new HttpMessage.Header("X-Forwarded-For", req.remoteAddress() == null ? "" : req.remoteAddress().hostAddress()));
         headers.add(new HttpMessage.Header("X-Forwarded-Proto", req.scheme()));
         if (req.authority() != null) headers.add(new HttpMessage.Header("X-Forwarded-Host", req.authority().toString()));
-        Buffer body = ctx.body().buffer();
-        InvocationRequest call = new InvocationRequest(callId, req.method().name(), path, req.query(), headers,
-                body == null ? new byte[0] : body.getBytes());
+        InvocationRequest call = noBody
+                ? new InvocationRequest(callId, req.method().name(), path, req.query(), headers, new byte[0])
+                : InvocationRequest.streaming(callId, req.method().name(), path, req.query(), headers,
+                        new RequestBodyStream(req, ctx.vertx().getOrCreateContext(), config.maxBodyBytes()), length);
+        HttpServerResponse resp = ctx.response();
         // The invoker blocks (sockets to the sandbox); a virtual thread per call keeps the event loop free.
         Thread.ofVirtual().name("call-" + callId).start(() -> {
+            StreamedResponse r;
             try {
-                InvocationResponse r = invoker.invoke(d, call);
-                HttpServerResponse resp = ctx.response().setStatusCode(r.status());
-                MultiMap out = resp.headers();
-                for (HttpMessage.Header h : r.headers()) if (!HttpMessage.isHopByHop(h.name())) out.add(h.name(), h.value());
-                out.set(CALL_ID, callId);
-                resp.end(Buffer.buffer(r.body()));
+                r = invoker.invokeStreaming(d, call);
             } catch (InvocationException e) {
                 LOG.infof("call %s to %s: %d %s", callId, name, e.status(), e.getMessage());
-                HttpServerResponse resp = ctx.response();
                 if (e.retryAfterSeconds() > 0) resp.putHeader("Retry-After", Long.toString(e.retryAfterSeconds()));
+                if (e.status() == 413 && http1) resp.putHeader("Connection", "close");
                 error(resp, callId, e.status(), e.error(), e.getMessage());
+                return;
             } catch (RuntimeException e) {
                 LOG.error("call " + callId + " to " + name, e);
-                error(ctx.response(), callId, 500, "internal_error", String.valueOf(e.getMessage()));
+                error(resp, callId, 500, "internal_error", String.valueOf(e.getMessage()));
+                return;
             }
+            relay(r, resp, callId, name);
         });
+    }
+
+    /** Streams the function's answer to the caller, at the pace the caller reads it. */
+    private static void relay(StreamedResponse r, HttpServerResponse resp, String callId, String name) {
+        try (InputStream body = r.body()) {
+            resp.setStatusCode(r.status());
+            MultiMap out = resp.headers();
+            for (HttpMessage.Header h : r.headers()) if (!HttpMessage.isHopByHop(h.name())) out.add(h.name(), h.value());
+            out.set(CALL_ID, callId);
+            if (r.contentLength() >= 0) out.set("Content-Length", Long.toString(r.contentLength()));
+            else resp.setChunked(true);
+            byte[] buf = new byte[64 * 1024];
+            for (int n; (n = body.read(buf)) > 0; ) {
+                awaitWritable(resp);
+                resp.write(Buffer.buffer(java.util.Arrays.copyOf(buf, n)));
+            }
+            resp.end();
+        } catch (IOException | IllegalStateException e) {
+            // Headers are gone already: all that is left is to cut the connection so the caller
+            // sees an incomplete response rather than a short one that looks whole.
+            LOG.infof("call %s to %s: response cut: %s", callId, name, e.getMessage());
+            if (!resp.headWritten()) {
+                error(resp, callId, 502, "function_response_broken", String.valueOf(e.getMessage()));
+            } else {
+                resp.reset();
+            }
+        }
+    }
+
+    private static void awaitWritable(HttpServerResponse resp) {
+        if (!resp.writeQueueFull()) return;
+        java.util.concurrent.CountDownLatch drained = new java.util.concurrent.CountDownLatch(1);
+        resp.drainHandler(v -> drained.countDown());
+        if (!resp.writeQueueFull()) return;
+        try {
+            while (!drained.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+                if (resp.closed()) throw new IllegalStateException("the caller went away");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
     }
 
     static void error(HttpServerResponse resp, String callId, int status, String error, String message) {

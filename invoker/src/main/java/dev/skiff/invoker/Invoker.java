@@ -8,6 +8,12 @@ public interface Invoker {
     /** Runs one call on a warm replica, cold-starting one when needed. */
     InvocationResponse invoke(FunctionDeployment deployment, InvocationRequest request) throws InvocationException;
 
+    /**
+     * Runs one call and returns as soon as the function's response head is in; the body streams
+     * from the returned response, which must be read to the end or closed.
+     */
+    StreamedResponse invokeStreaming(FunctionDeployment deployment, InvocationRequest request) throws InvocationException;
+
     /** Makes sure one replica of this version is ready (used by deploy to report a broken function at once). */
     void warmUp(FunctionDeployment deployment) throws InvocationException;
 

@@ -15,6 +15,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.io.IOException;
+import java.io.InputStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -141,21 +142,25 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
 
     @Override
     public InvocationResponse invoke(FunctionDeployment d, InvocationRequest request) throws InvocationException {
+        StreamedResponse r = invokeStreaming(d, request);
+        try (InputStream body = r.body()) {
+            return new InvocationResponse(r.status(), r.headers(), body.readAllBytes());
+        } catch (IOException e) {
+            throw new InvocationException(502, "function_response_broken", "the response of function " + d.name() + " broke off: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public StreamedResponse invokeStreaming(FunctionDeployment d, InvocationRequest request) throws InvocationException {
         long started = System.nanoTime();
+        FunctionPool pool = pool(d.name());
+        Replica replica;
         try {
-            InvocationResponse r = invokeOnce(d, request);
-            recordCall(d.name(), r.status(), started);
-            return r;
+            replica = pool.acquire(d, config.queueTimeout(), config.maxQueued());
         } catch (InvocationException e) {
             recordCall(d.name(), e.status(), started);
             throw e;
         }
-    }
-
-    private InvocationResponse invokeOnce(FunctionDeployment d, InvocationRequest request) throws InvocationException {
-        FunctionPool pool = pool(d.name());
-        Replica replica = pool.acquire(d, config.queueTimeout(), config.maxQueued());
-        boolean healthy = false;
         AtomicBoolean timedOut = new AtomicBoolean();
         UnixHttpConnection connection = null;
         ScheduledFuture<?> watchdog = null;
@@ -167,21 +172,101 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
                 c.close();
             }, d.config().timeout().toMillis(), TimeUnit.MILLISECONDS);
             if (d.config().concurrency() == 1) replica.currentCallId = request.callId();
-            InvocationResponse response = connection.exchange(request,
+            StreamedResponse head = connection.exchangeStreaming(request,
                     List.of(new HttpMessage.Header("X-Call-Id", request.callId())));
-            healthy = !timedOut.get();
-            if (healthy) replica.giveBack(connection);
-            return response;
+            // The call ends when its body has been read (or dropped): only then do the slot and
+            // the connection go back, and the watchdog stop.
+            CallCompletion done = new CallCompletion(d, pool, replica, connection, watchdog, timedOut, head.status(), started);
+            return new StreamedResponse(head.status(), head.headers(), head.contentLength(), done.wrap(head.body()));
+        } catch (RequestBodyException e) {
+            // The caller's body broke off or was too large: not the function's fault.
+            if (connection != null) connection.close();
+            finish(d, pool, replica, watchdog, true, e.status(), started);
+            throw new InvocationException(e.status(), e.status() == 413 ? "body_too_large" : "bad_request_body", e.getMessage());
         } catch (IOException e) {
             if (connection != null) connection.close();
-            throw failure(d, replica, timedOut.get(), e);
+            InvocationException failure = failure(d, replica, timedOut.get(), e);
+            finish(d, pool, replica, watchdog, false, failure.status(), started);
+            throw failure;
         } catch (RuntimeException e) {
             if (connection != null) connection.close();
+            finish(d, pool, replica, watchdog, false, 502, started);
             throw new InvocationException(502, "function_bad_response", "function " + d.name() + " sent a response Skiff cannot read: " + e.getMessage());
-        } finally {
-            replica.currentCallId = null;
-            if (watchdog != null) watchdog.cancel(false);
-            pool.release(replica, healthy);
+        }
+    }
+
+    private void finish(FunctionDeployment d, FunctionPool pool, Replica replica, ScheduledFuture<?> watchdog, boolean healthy,
+            int status, long started) {
+        replica.currentCallId = null;
+        if (watchdog != null) watchdog.cancel(false);
+        pool.release(replica, healthy);
+        recordCall(d.name(), status, started);
+    }
+
+    /** Ends a streamed call exactly once: when its body reaches EOF, fails, or is closed early. */
+    private final class CallCompletion {
+        private final FunctionDeployment d;
+        private final FunctionPool pool;
+        private final Replica replica;
+        private final UnixHttpConnection connection;
+        private final ScheduledFuture<?> watchdog;
+        private final AtomicBoolean timedOut;
+        private final int status;
+        private final long started;
+        private final AtomicBoolean finished = new AtomicBoolean();
+
+        CallCompletion(FunctionDeployment d, FunctionPool pool, Replica replica, UnixHttpConnection connection,
+                ScheduledFuture<?> watchdog, AtomicBoolean timedOut, int status, long started) {
+            this.d = d;
+            this.pool = pool;
+            this.replica = replica;
+            this.connection = connection;
+            this.watchdog = watchdog;
+            this.timedOut = timedOut;
+            this.status = status;
+            this.started = started;
+        }
+
+        void complete(boolean bodyRead, boolean broken) {
+            if (!finished.compareAndSet(false, true)) return;
+            boolean healthy = !broken && !timedOut.get();
+            if (healthy && bodyRead) replica.giveBack(connection);
+            else connection.close();
+            finish(d, pool, replica, watchdog, healthy, broken ? 502 : status, started);
+        }
+
+        InputStream wrap(InputStream body) {
+            return new java.io.FilterInputStream(body) {
+                @Override
+                public int read() throws IOException {
+                    byte[] one = new byte[1];
+                    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+                }
+
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    try {
+                        int n = super.read(b, off, len);
+                        if (n < 0) {
+                            super.close();
+                            complete(true, false);
+                        }
+                        return n;
+                    } catch (IOException e) {
+                        complete(false, true);
+                        throw timedOut.get()
+                                ? new IOException("function " + d.name() + " did not finish its response within its timeout", e)
+                                : e;
+                    }
+                }
+
+                @Override
+                public void close() throws IOException {
+                    // Closed before the end: the reader gave up (the client went away).
+                    super.close();
+                    complete(false, false);
+                }
+            };
         }
     }
 

@@ -2,11 +2,12 @@ package dev.skiff.invoker.http;
 
 import dev.skiff.invoker.InvocationRequest;
 import dev.skiff.invoker.InvocationResponse;
+import dev.skiff.invoker.StreamedResponse;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.EOFException;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -54,7 +55,20 @@ public final class UnixHttpConnection implements Closeable {
         return reusable && channel.isOpen();
     }
 
+    /** Sends the request and reads the whole response into memory. */
     public InvocationResponse exchange(InvocationRequest request, List<HttpMessage.Header> extraHeaders) throws IOException {
+        StreamedResponse r = exchangeStreaming(request, extraHeaders);
+        try (InputStream body = r.body()) {
+            return new InvocationResponse(r.status(), r.headers(), body.readAllBytes());
+        }
+    }
+
+    /**
+     * Sends the request (streaming its body if it has a stream) and returns once the response
+     * head is read; the body is read from the returned stream. The connection may be used again
+     * only after that stream reached its end.
+     */
+    public StreamedResponse exchangeStreaming(InvocationRequest request, List<HttpMessage.Header> extraHeaders) throws IOException {
         writeRequest(request, extraHeaders);
         return readResponse(request.method().equals("HEAD"));
     }
@@ -69,11 +83,48 @@ public final class UnixHttpConnection implements Closeable {
             appendHeader(head, h);
         }
         for (HttpMessage.Header h : extra) appendHeader(head, h);
-        head.append("Content-Length: ").append(r.body().length).append("\r\n\r\n");
-        out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
-        out.write(r.body());
+        if (r.bodyStream() == null) {
+            head.append("Content-Length: ").append(r.body().length).append("\r\n\r\n");
+            out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+            out.write(r.body());
+        } else if (r.bodyLength() >= 0) {
+            head.append("Content-Length: ").append(r.bodyLength()).append("\r\n\r\n");
+            out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+            long copied = copyBody(r.bodyStream(), false);
+            if (copied != r.bodyLength()) throw new dev.skiff.invoker.RequestBodyException(400,
+                    "the request body ended after " + copied + " of " + r.bodyLength() + " bytes");
+        } else {
+            head.append("Transfer-Encoding: chunked\r\n\r\n");
+            out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+            copyBody(r.bodyStream(), true);
+            out.write("0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        }
         out.flush();
     }
+
+    /** Copies the caller's body to the function, as chunks when its length is unknown. */
+    private long copyBody(InputStream body, boolean chunked) throws IOException {
+        byte[] buf = new byte[64 * 1024];
+        long total = 0;
+        while (true) {
+            int n;
+            try {
+                n = body.read(buf);
+            } catch (dev.skiff.invoker.RequestBodyException e) {
+                throw e;
+            } catch (IOException e) {
+                throw new dev.skiff.invoker.RequestBodyException(400, "the request body broke off: " + e.getMessage());
+            }
+            if (n < 0) return total;
+            if (n == 0) continue;
+            if (chunked) out.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            out.write(buf, 0, n);
+            if (chunked) out.write(CRLF);
+            total += n;
+        }
+    }
+
+    private static final byte[] CRLF = {'\r', '\n'};
 
     private static final java.util.regex.Pattern TOKEN = java.util.regex.Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
@@ -84,15 +135,15 @@ public final class UnixHttpConnection implements Closeable {
         head.append(h.name()).append(": ").append(h.value()).append("\r\n");
     }
 
-    private InvocationResponse readResponse(boolean head) throws IOException {
+    private StreamedResponse readResponse(boolean head) throws IOException {
         while (true) {
-            InvocationResponse r = readOneResponse(head);
+            StreamedResponse r = readOneResponse(head);
             // 1xx responses are interim (RFC 9110 §15.2): the final one follows on the same connection.
             if (r.status() >= 200 || r.status() == 101) return r;
         }
     }
 
-    private InvocationResponse readOneResponse(boolean head) throws IOException {
+    private StreamedResponse readOneResponse(boolean head) throws IOException {
         String statusLine = readLine();
         String[] parts = statusLine.split(" ", 3);
         if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) throw new IOException("malformed status line from function: " + statusLine);
@@ -113,20 +164,114 @@ public final class UnixHttpConnection implements Closeable {
         }
         String connection = HttpMessage.first(headers, "Connection");
         if (connection != null && connection.equalsIgnoreCase("close") || parts[0].equals("HTTP/1.0")) reusable = false;
-        byte[] body;
         String te = HttpMessage.first(headers, "Transfer-Encoding");
         String cl = HttpMessage.first(headers, "Content-Length");
+        InputStream body;
+        long length;
         if (head || status == 204 || status == 304 || status / 100 == 1) {
-            body = new byte[0];
+            body = InputStream.nullInputStream();
+            length = 0;
         } else if (te != null && te.toLowerCase().contains("chunked")) {
-            body = readChunked();
+            body = new ChunkedBody();
+            length = -1;
         } else if (cl != null) {
-            body = readExactly(parseLength(cl));
+            length = parseLength(cl);
+            body = new FixedLengthBody(length);
         } else {
-            body = in.readAllBytes();
+            // No framing: the body runs until the function closes the connection.
             reusable = false;
+            body = new FilterInputStream(in) {
+                @Override
+                public void close() {
+                    // the connection is closed by its owner, not by the body
+                }
+            };
+            length = -1;
         }
-        return new InvocationResponse(status, HttpMessage.endToEnd(headers), body);
+        return new StreamedResponse(status, HttpMessage.endToEnd(headers), length, body);
+    }
+
+    /** A body of known length; reading past it is EOF, ending early is an error. */
+    private final class FixedLengthBody extends InputStream {
+        private final long length;
+        private long left;
+
+        FixedLengthBody(long length) {
+            this.length = length;
+            this.left = length;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (left == 0) return -1;
+            int n = in.read(b, off, (int) Math.min(len, left));
+            if (n < 0) {
+                throw new EOFException("function closed the connection after " + (length - left) + " of " + length + " body bytes");
+            }
+            left -= n;
+            return n;
+        }
+
+        @Override
+        public void close() {
+            if (left > 0) reusable = false; // unread body bytes would be taken for the next response
+        }
+    }
+
+    /** A chunked body, decoded; trailers are dropped. */
+    private final class ChunkedBody extends InputStream {
+        private long chunkLeft;
+        private boolean done;
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (done) return -1;
+            if (chunkLeft == 0) {
+                chunkLeft = nextChunkSize();
+                if (chunkLeft == 0) {
+                    while (!readLine().isEmpty()) {
+                        // trailers are dropped
+                    }
+                    done = true;
+                    return -1;
+                }
+            }
+            int n = in.read(b, off, (int) Math.min(len, chunkLeft));
+            if (n < 0) throw new EOFException("function closed the connection inside a chunk");
+            chunkLeft -= n;
+            if (chunkLeft == 0) readLine();
+            return n;
+        }
+
+        @Override
+        public void close() {
+            if (!done) reusable = false;
+        }
+    }
+
+    private long nextChunkSize() throws IOException {
+        String sizeLine = readLine();
+        int semi = sizeLine.indexOf(';');
+        long size;
+        try {
+            size = Long.parseLong((semi >= 0 ? sizeLine.substring(0, semi) : sizeLine).trim(), 16);
+        } catch (NumberFormatException e) {
+            throw new IOException("malformed chunk size from function: " + sizeLine);
+        }
+        if (size < 0) throw new IOException("malformed chunk size from function: " + sizeLine);
+        return size;
     }
 
     private static long parseLength(String value) throws IOException {
@@ -137,36 +282,6 @@ public final class UnixHttpConnection implements Closeable {
             // reported below
         }
         throw new IOException("malformed Content-Length from function: " + value);
-    }
-
-    private byte[] readExactly(long n) throws IOException {
-        if (n > Integer.MAX_VALUE - 16) throw new IOException("response body too large: " + n);
-        byte[] b = in.readNBytes((int) n);
-        if (b.length != n) throw new EOFException("function closed the connection after " + b.length + " of " + n + " body bytes");
-        return b;
-    }
-
-    private byte[] readChunked() throws IOException {
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        while (true) {
-            String sizeLine = readLine();
-            int semi = sizeLine.indexOf(';');
-            long size;
-            try {
-                size = Long.parseLong((semi >= 0 ? sizeLine.substring(0, semi) : sizeLine).trim(), 16);
-            } catch (NumberFormatException e) {
-                throw new IOException("malformed chunk size from function: " + sizeLine);
-            }
-            if (size < 0) throw new IOException("malformed chunk size from function: " + sizeLine);
-            if (size == 0) {
-                while (!readLine().isEmpty()) {
-                    // trailers are dropped
-                }
-                return body.toByteArray();
-            }
-            body.write(readExactly(size));
-            readLine();
-        }
     }
 
     private String readLine() throws IOException {
