@@ -110,7 +110,6 @@ class FunctionStoreTest {
             @Override public Duration startTimeout() { return Duration.ofSeconds(30); }
             @Override public Duration queueTimeout() { return Duration.ofSeconds(10); }
             @Override public long maxBodyBytes() { return 6 << 20; }
-            @Override public int maxQueued() { return 100; }
             @Override public Duration stopGrace() { return Duration.ofSeconds(10); }
             @Override public Duration shutdownDrain() { return Duration.ofSeconds(30); }
             @Override public Duration reapInterval() { return Duration.ofSeconds(1); }

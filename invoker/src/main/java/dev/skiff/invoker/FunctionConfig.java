@@ -19,7 +19,8 @@ public record FunctionConfig(
         Duration timeout,
         Duration idleTimeout,
         Map<String, String> env,
-        boolean outboundNetwork) {
+        boolean outboundNetwork,
+        int maxQueue) {
 
     public FunctionConfig {
         env = Map.copyOf(env);

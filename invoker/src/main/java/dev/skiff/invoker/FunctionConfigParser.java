@@ -24,6 +24,7 @@ import java.util.regex.Pattern;
  * cpu: 0.5              # CPUs (or 500m); a hard quota, also sets the weight; default: no quota
  * concurrency: 1         # calls one replica serves at once
  * maxScale: 10
+ * maxQueue: 1000        # calls that may wait for a slot; more get 429 at once
  * timeout: 30s           # ms/s/m/h suffixes
  * idleTimeout: 300s
  * env: {KEY: value}
@@ -33,7 +34,7 @@ import java.util.regex.Pattern;
 public final class FunctionConfigParser {
     public static final Pattern NAME = Pattern.compile("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
     private static final List<String> KEYS = List.of("name", "runtime", "handler", "memory", "pids", "cpu", "concurrency",
-            "maxScale", "timeout", "idleTimeout", "env", "network");
+            "maxScale", "maxQueue", "timeout", "idleTimeout", "env", "network");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kKmMgG]i?|[bB])?");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -78,6 +79,7 @@ public final class FunctionConfigParser {
         int cpuMillis = cpu(map.get("cpu"));
         int concurrency = integer(map, "concurrency", 1, 1, 1000);
         int maxScale = integer(map, "maxScale", 10, 1, 1000);
+        int maxQueue = integer(map, "maxQueue", 1000, 0, 100_000);
         Duration timeout = duration(map, "timeout", Duration.ofSeconds(30));
         Duration idle = duration(map, "idleTimeout", Duration.ofSeconds(300));
         Map<String, String> env = new LinkedHashMap<>();
@@ -97,7 +99,7 @@ public final class FunctionConfigParser {
             throw new InvalidFunctionException("invalid_func_yaml", "network must be 'none' (loopback only) or 'outbound', got '" + network + "'");
         }
         return new FunctionConfig(name, runtime, handler, memory, pids, cpuMillis, concurrency, maxScale, timeout, idle, env,
-                network.equals("outbound"));
+                network.equals("outbound"), maxQueue);
     }
 
     private static String string(Map<?, ?> map, String key, String dflt) throws InvalidFunctionException {

@@ -156,7 +156,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
         FunctionPool pool = pool(d.name());
         Replica replica;
         try {
-            replica = pool.acquire(d, config.queueTimeout(), config.maxQueued());
+            replica = pool.acquire(d, config.queueTimeout(), d.config().maxQueue());
         } catch (InvocationException e) {
             recordCall(d.name(), e.status(), started);
             throw e;
@@ -297,7 +297,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     @Override
     public void warmUp(FunctionDeployment d) throws InvocationException {
         FunctionPool pool = pool(d.name());
-        Replica r = pool.acquire(d, config.queueTimeout(), config.maxQueued());
+        Replica r = pool.acquire(d, config.queueTimeout(), d.config().maxQueue());
         pool.release(r, true);
     }
 

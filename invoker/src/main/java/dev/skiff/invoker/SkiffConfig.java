@@ -38,10 +38,6 @@ public interface SkiffConfig {
     @WithDefault("10s")
     Duration queueTimeout();
 
-    /** Calls that may wait for a slot per function; beyond that they get 429 at once. */
-    @WithDefault("100")
-    int maxQueued();
-
     /** Largest request body a function accepts; bigger gets 413. */
     @WithDefault("6291456")
     long maxBodyBytes();

@@ -27,7 +27,7 @@ class FunctionConfigParserTest {
     void minimalFileGetsTheDocumentedDefaults() throws Exception {
         FunctionConfig c = parse(MINIMAL);
         assertEquals(new FunctionConfig("hello", "python", "handler.handle", 128L << 20, 64, 0, 1, 10,
-                Duration.ofSeconds(30), Duration.ofSeconds(300), Map.of(), false), c);
+                Duration.ofSeconds(30), Duration.ofSeconds(300), Map.of(), false, 1000), c);
     }
 
     @Test
@@ -41,6 +41,7 @@ class FunctionConfigParserTest {
                 cpu: 1.5
                 concurrency: 4
                 maxScale: 20
+                maxQueue: 50
                 timeout: 5m
                 idleTimeout: 1h
                 env:
@@ -48,7 +49,7 @@ class FunctionConfigParserTest {
                 network: outbound
                 """);
         assertEquals(new FunctionConfig("resize-image", "python", "app.main", 256L << 20, 128, 1500, 4, 20,
-                Duration.ofMinutes(5), Duration.ofHours(1), Map.of("BUCKET", "photos"), true), c);
+                Duration.ofMinutes(5), Duration.ofHours(1), Map.of("BUCKET", "photos"), true, 50), c);
     }
 
     @ParameterizedTest

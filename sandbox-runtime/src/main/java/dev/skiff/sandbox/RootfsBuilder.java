@@ -104,7 +104,7 @@ final class RootfsBuilder {
             sys.mkdirs(resolv.getParent());
             sys.writeFile(resolv, OutboundNetwork.RESOLV_CONF);
         }
-        if (image == null) sys.mount(null, root, null, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, null);
+        if (image == null) remountReadOnly(root, sys);
     }
 
     /**
@@ -157,6 +157,28 @@ final class RootfsBuilder {
             if (walked.equals(p) && a.isDirectory() != directory) {
                 throw new IllegalArgumentException("mount point " + target + " is a " + (a.isDirectory() ? "directory" : "file")
                         + " in the image " + image + ", but a " + (directory ? "directory" : "file") + " is mounted there");
+            }
+        }
+    }
+
+    /**
+     * The read-only remount fails with EBUSY while any process holds a file of this tmpfs open for
+     * writing. Only a concurrent spawn's short-lived copy of the JVM's fd table can (until its
+     * close-from action runs), so a few quick retries are enough.
+     */
+    private static void remountReadOnly(Path root, Syscalls sys) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                sys.mount(null, root, null, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, null);
+                return;
+            } catch (IOException e) {
+                if (attempt >= 50 || e.getMessage() == null || !e.getMessage().contains("errno 16")) throw e;
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
             }
         }
     }

@@ -71,6 +71,23 @@ final class Spawn {
     private static int lifelineRead = -1;
 
     /**
+     * glibc >= 2.34: close every fd from N up in the child before exec. Without it the child
+     * inherits every fd of the JVM that lacks close-on-exec (the JDK does not set it on files it
+     * opens; ProcessBuilder relies on jspawnhelper closing them), which leaks into skiff-init and
+     * slirp4netns, and keeps other sandboxes' freshly written files open for writing so their
+     * read-only remount fails with EBUSY.
+     */
+    private static final com.sun.jna.Function CLOSEFROM = closefrom();
+
+    private static com.sun.jna.Function closefrom() {
+        try {
+            return com.sun.jna.NativeLibrary.getInstance("c").getFunction("posix_spawn_file_actions_addclosefrom_np");
+        } catch (UnsatisfiedLinkError e) {
+            return null;
+        }
+    }
+
+    /**
      * The read end of a pipe whose write end this JVM holds until it dies (both ends
      * close-on-exec, so no other child keeps it alive). Every sandbox init gets the read end as
      * fd 3 and kills its sandbox when it reports EOF.
@@ -139,6 +156,7 @@ final class Spawn {
                 posix_spawn_file_actions_adddup2(actions, outErr[1], 2);
             }
             posix_spawn_file_actions_adddup2(actions, lifeline, 3);
+            if (CLOSEFROM != null) CLOSEFROM.invokeInt(new Object[] {actions, 4});
             // The JVM's threads block and handle signals their own way; the child starts clean.
             posix_spawnattr_setflags(attr, (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
             sigemptyset(sigset);

@@ -42,6 +42,25 @@ class SandboxChurnTest {
                 .count(), "skiff-init processes");
     }
 
+    @Test
+    void sandboxesStartedConcurrentlyAllComeUpAndInheritNothing() throws Exception {
+        // Concurrent spawns used to leak each other's freshly written rootfs files (no CLOEXEC on
+        // JDK-opened files), so a read-only remount could fail with EBUSY.
+        SandboxRuntime runtime = SandboxTestSupport.runtime();
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+        List<java.util.concurrent.Future<SandboxTestSupport.Result>> runs = new java.util.ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            String id = "conc-" + i;
+            runs.add(pool.submit(() -> SandboxTestSupport.run(SandboxTestSupport.spec(id)
+                    .command("/bin/sh", "-c", "ls /proc/1/fd | wc -l").build())));
+        }
+        for (var r : runs) {
+            var result = r.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(0, result.exit().code(), result.stderr());
+        }
+        pool.shutdown();
+    }
+
     private static long openFds() throws Exception {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.count();

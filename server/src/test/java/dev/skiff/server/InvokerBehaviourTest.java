@@ -58,13 +58,13 @@ class InvokerBehaviourTest {
 
     @Test
     void callsBeyondMaxScaleQueueAndAFullQueueGets429WithRetryAfter() throws Exception {
-        deploy("narrow", "maxScale: 1\n", """
+        deploy("narrow", "maxScale: 1\nmaxQueue: 2\n", """
                 import time
                 def handle(event, context):
                     time.sleep(1.5)
                     return "done"
                 """);
-        // 1 runs, 2 wait (the test profile's skiff.max-queued), the rest are refused at once.
+        // 1 runs, 2 wait (its maxQueue), the rest are refused at once.
         List<CompletableFuture<Response>> calls = new ArrayList<>();
         var pool = java.util.concurrent.Executors.newFixedThreadPool(5); // the common pool has 1 thread on 2 cores
         for (int i = 0; i < 5; i++) {
@@ -119,5 +119,40 @@ class InvokerBehaviourTest {
         Response old = running.get(20, TimeUnit.SECONDS);
         assertEquals(200, old.statusCode(), old.asString());
         assertEquals("v1", old.asString(), "the call that was running finished on the old version");
+    }
+
+    @Test
+    void aBurstOfFirstCallsNeverExceedsMaxScaleAndAllSucceed() throws Exception {
+        given().contentType("application/gzip").body(Functions.pack("burst", "maxScale: 20\n", """
+                import time
+                def handle(event, context):
+                    time.sleep(0.05)
+                    return "ok"
+                """)).when().put("/v1/functions/burst?warm=false").then().statusCode(201);
+        var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+        java.util.concurrent.atomic.AtomicInteger maxSeen = new java.util.concurrent.atomic.AtomicInteger();
+        Thread watcher = Thread.ofVirtual().start(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                maxSeen.accumulateAndGet(invoker.sandboxPids("burst").size(), Math::max);
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        List<CompletableFuture<Integer>> calls = new ArrayList<>();
+        var client = java.net.http.HttpClient.newBuilder().executor(pool).build();
+        var uri = java.net.URI.create(io.restassured.RestAssured.baseURI + ":" + io.restassured.RestAssured.port + "/fn/burst");
+        for (int i = 0; i < 200; i++) {
+            calls.add(client.sendAsync(java.net.http.HttpRequest.newBuilder(uri).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).thenApply(java.net.http.HttpResponse::statusCode));
+        }
+        int ok = 0;
+        for (var c : calls) if (c.get(120, TimeUnit.SECONDS) == 200) ok++;
+        watcher.interrupt();
+        assertEquals(200, ok, "every call of the burst succeeded");
+        assertTrue(maxSeen.get() <= 20, "replicas never exceeded maxScale: " + maxSeen.get());
+        assertTrue(invoker.sandboxPids("burst").size() <= 20);
     }
 }
