@@ -5,10 +5,10 @@
 #   sudo bench/sandbox-start.sh [options]     (options: bench/sandbox-start.sh --help)
 #
 # Needs root on Linux. Installs what it needs with apt-get and says so first: runc, bubblewrap,
-# busybox-static (the runc/bwrap rootfs), patch (for the timing build of skiff-init), plus what
-# scripts/setup installs for building Skiff (python3, gcc, libc6-dev). Builds with the Maven
-# wrapper and -Pbench (the bench module is not in the default reactor, so the test suite never
-# builds it); set MAVEN_ARGS=-o to stay offline.
+# busybox-static (the runc/bwrap rootfs), patch (for the timing build of skiff-init), hyperfine
+# (the baselines once more without a JVM in the loop), and what scripts/setup installs to build
+# Skiff (python3, gcc, libc6-dev). Builds with the Maven wrapper and -Pbench (the bench module is
+# not in the default reactor, so the test suite never builds it); MAVEN_ARGS=-o stays offline.
 # Scratch space: /var/tmp/skiff-bench (state, runc bundle, sockets); sandboxes go into their own
 # cgroup group "skiff-bench", so a Skiff or a test run on the same host is never touched.
 set -euo pipefail
@@ -43,6 +43,7 @@ command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 static_busybox >/dev/null || need+=(busybox-static)
 command -v patch >/dev/null 2>&1 || need+=(patch)
+command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
 if [ "${#need[@]}" -gt 0 ]; then
   say "sandbox-start: installing with apt-get: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

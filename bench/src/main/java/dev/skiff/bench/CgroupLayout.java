@@ -68,9 +68,26 @@ record CgroupLayout(boolean v2, Map<String, Path> groupDirs) {
 
     /** Kernel memory charged to the cgroup (slab, stacks, page tables...), where the kernel reports it. */
     long kernelMemory(String sandboxId) {
-        Path d = memoryDir(sandboxId);
-        if (v2) return Procfs.keyed(d.resolve("memory.stat")).getOrDefault("kernel", 0L);
-        return Procfs.readLong(d.resolve("memory.kmem.usage_in_bytes"));
+        return kernelMemoryOf(memoryDir(sandboxId));
+    }
+
+    long kernelMemoryOf(Path dir) {
+        if (v2) return Procfs.keyed(dir.resolve("memory.stat")).getOrDefault("kernel", 0L);
+        return Procfs.readLong(dir.resolve("memory.kmem.usage_in_bytes"));
+    }
+
+    /**
+     * The memory cgroup the runtime (this JVM) itself is charged to: the group's parent. What
+     * the launcher thread allocates before skiff-init joins the sandbox's cgroup (the network,
+     * mount, UTS, IPC and PID namespaces, the staged mounts) is charged here, not to the sandbox.
+     */
+    Path runtimeMemoryDir() {
+        return memoryDir(null).getParent();
+    }
+
+    boolean runtimeIsRootCgroup() {
+        Path p = runtimeMemoryDir();
+        return p.equals(Path.of("/sys/fs/cgroup")) || p.equals(Path.of("/sys/fs/cgroup/memory"));
     }
 
     /** Anonymous memory (v1 "rss", v2 "anon"). */
