@@ -736,11 +736,13 @@ public final class SandboxStartBench {
             if (profileGapMillis > 0) Thread.sleep(profileGapMillis);
         }
         progressDone();
-        out.println("  " + cpu.report());
+        String interference = cpu.report();
+        out.println("  " + interference);
         out.printf("  %-64s %8s %8s %8s%n", "step", "p50 ms", "p99 ms", "mean");
         summary.add("");
         summary.add("Where one Skiff start goes (start replayed step by step with the clock probe as the function, "
-                + profileRuns + " runs, " + profileGapMillis + " ms apart" + (profileInit != null ? ", skiff-init built with timing stamps" : "") + "):");
+                + profileRuns + " runs, " + profileGapMillis + " ms apart" + (profileInit != null ? ", skiff-init built with timing stamps" : "") + "). "
+                + interference + ".");
         summary.add("");
         summary.add("| step | p50 ms | p99 ms | mean ms |");
         summary.add("| --- | ---: | ---: | ---: |");

@@ -111,7 +111,7 @@ public final class StartProfile {
         long functionStarted = Long.parseLong(out);
         String stderr = drain(child.stderr());
         s.add("init: spawn -> function running (init setup, fork, exec)", functionStarted - marks[3]);
-        Long reaped = initStamps(stderr, marks[3], functionStarted, s);
+        Long reaped = initStamps(stderr, marks[2], functionStarted, s);
         s.add("exit: function running -> onExit done (exit, teardown, reap)", t5 - functionStarted);
         if (reaped != null) {
             s.add("  exit: function runs -> init reaped it", reaped - functionStarted);
@@ -136,8 +136,10 @@ public final class StartProfile {
      * when the function was reaped). Each step is charged the time since the previous stamp;
      * repeated steps add up. Returns when init reaped the function, if stamped.
      */
-    private static Long initStamps(String stderr, long spawned, long functionStarted, Steps s) {
-        long prev = spawned;
+    private static Long initStamps(String stderr, long spawnCalled, long functionStarted, Steps s) {
+        // The first step runs from the posix_spawn call: with vfork semantics the child can reach
+        // main() before posix_spawn has returned in the parent.
+        long prev = spawnCalled;
         Long reaped = null;
         Map<String, Long> steps = new LinkedHashMap<>();
         for (String line : stderr.split("\n")) {
