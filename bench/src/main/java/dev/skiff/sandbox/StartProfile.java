@@ -78,7 +78,7 @@ public final class StartProfile {
                 marks[1] = System.nanoTime();
                 RootfsBuilder.build(root, spec, sys);
                 marks[2] = System.nanoTime();
-                outcome.set(Spawn.spawn(command, lifeline));
+                outcome.set(Spawn.spawn(command, lifeline, false));
                 marks[3] = System.nanoTime();
             } catch (Throwable t) {
                 outcome.set(t);
