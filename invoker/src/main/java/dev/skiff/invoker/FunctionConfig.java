@@ -20,7 +20,8 @@ public record FunctionConfig(
         Duration idleTimeout,
         Map<String, String> env,
         boolean outboundNetwork,
-        int maxQueue) {
+        int maxQueue,
+        int minScale) {
 
     public FunctionConfig {
         env = Map.copyOf(env);

@@ -23,6 +23,7 @@ import java.util.regex.Pattern;
  * pids: 64
  * cpu: 0.5              # CPUs (or 500m); a hard quota, also sets the weight; default: no quota
  * concurrency: 1         # calls one replica serves at once
+ * minScale: 0           # replicas kept warm even when idle
  * maxScale: 10
  * maxQueue: 1000        # calls that may wait for a slot; more get 429 at once
  * timeout: 30s           # ms/s/m/h suffixes
@@ -34,7 +35,7 @@ import java.util.regex.Pattern;
 public final class FunctionConfigParser {
     public static final Pattern NAME = Pattern.compile("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
     private static final List<String> KEYS = List.of("name", "runtime", "handler", "memory", "pids", "cpu", "concurrency",
-            "maxScale", "maxQueue", "timeout", "idleTimeout", "env", "network");
+            "minScale", "maxScale", "maxQueue", "timeout", "idleTimeout", "env", "network");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kKmMgG]i?|[bB])?");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -80,6 +81,10 @@ public final class FunctionConfigParser {
         int concurrency = integer(map, "concurrency", 1, 1, 1000);
         int maxScale = integer(map, "maxScale", 10, 1, 1000);
         int maxQueue = integer(map, "maxQueue", 1000, 0, 100_000);
+        int minScale = integer(map, "minScale", 0, 0, 1000);
+        if (minScale > maxScale) {
+            throw new InvalidFunctionException("invalid_func_yaml", "minScale (" + minScale + ") must not exceed maxScale (" + maxScale + ")");
+        }
         Duration timeout = duration(map, "timeout", Duration.ofSeconds(30));
         Duration idle = duration(map, "idleTimeout", Duration.ofSeconds(300));
         Map<String, String> env = new LinkedHashMap<>();
@@ -99,7 +104,7 @@ public final class FunctionConfigParser {
             throw new InvalidFunctionException("invalid_func_yaml", "network must be 'none' (loopback only) or 'outbound', got '" + network + "'");
         }
         return new FunctionConfig(name, runtime, handler, memory, pids, cpuMillis, concurrency, maxScale, timeout, idle, env,
-                network.equals("outbound"), maxQueue);
+                network.equals("outbound"), maxQueue, minScale);
     }
 
     private static String string(Map<?, ?> map, String key, String dflt) throws InvalidFunctionException {

@@ -184,15 +184,18 @@ final class FunctionPool {
         }
     }
 
-    /** Stops replicas idle for longer than their function's idleTimeout. */
+    /** Stops replicas idle for longer than their function's idleTimeout, keeping minScale of them. */
     void reapIdle(long nowNanos) {
         List<Replica> idle = new ArrayList<>();
         lock.lock();
         try {
+            int live = (int) replicas.stream().filter(r -> !r.retired).count();
             for (var it = replicas.iterator(); it.hasNext(); ) {
                 Replica r = it.next();
                 long idleFor = nowNanos - r.lastUsedNanos;
+                if (!r.retired && live <= r.deployment.config().minScale()) continue;
                 if (r.inFlight == 0 && idleFor >= r.deployment.config().idleTimeout().toNanos()) {
+                    if (!r.retired) live--;
                     it.remove();
                     idle.add(r);
                 }
@@ -238,6 +241,32 @@ final class FunctionPool {
                 all.forEach(Replica::stop);
                 return;
             }
+        }
+    }
+
+    /**
+     * Starts replicas of {@code d} in the background until minScale of them exist (counting
+     * those starting). Failures count toward the crash backoff like any cold start.
+     */
+    void ensureMinimum(FunctionDeployment d) {
+        int missing;
+        lock.lock();
+        try {
+            int live = (int) replicas.stream().filter(r -> !r.retired && r.deployment.version() == d.version()).count();
+            missing = System.nanoTime() < noStartBeforeNanos ? 0 : d.config().minScale() - live - starting;
+            if (missing > 0) starting += missing;
+        } finally {
+            lock.unlock();
+        }
+        for (int i = 0; i < missing; i++) {
+            Thread.ofVirtual().name("prewarm-" + name).start(() -> {
+                try {
+                    Replica r = coldStart(d);
+                    release(r, true); // coldStart hands the new replica over with one slot taken
+                } catch (InvocationException e) {
+                    org.jboss.logging.Logger.getLogger(FunctionPool.class).warnf("keeping %s warm: %s", name, e.getMessage());
+                }
+            });
         }
     }
 

@@ -43,6 +43,8 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     private final Map<String, Long> callsAtLastSample = new ConcurrentHashMap<>();
 
     private final Map<String, FunctionPool> pools = new ConcurrentHashMap<>();
+    /** The newest deployment seen per function, to keep minScale replicas of it warm. */
+    private final Map<String, FunctionDeployment> deployments = new ConcurrentHashMap<>();
     private final FunctionLogs logs = new FunctionLogs(1000);
     private ScheduledExecutorService timers;
     private ReplicaLauncher launcher;
@@ -72,9 +74,12 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
 
     private void reapIdle() {
         long now = System.nanoTime();
-        for (FunctionPool p : pools.values()) {
+        for (var entry : pools.entrySet()) {
+            FunctionPool p = entry.getValue();
             try {
                 p.reapIdle(now);
+                FunctionDeployment d = deployments.get(entry.getKey());
+                if (d != null && d.config().minScale() > 0) p.ensureMinimum(d);
             } catch (RuntimeException e) {
                 LOG.warn("idle reaper", e);
             }
@@ -153,6 +158,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     @Override
     public StreamedResponse invokeStreaming(FunctionDeployment d, InvocationRequest request) throws InvocationException {
         long started = System.nanoTime();
+        remember(d);
         FunctionPool pool = pool(d.name());
         Replica replica;
         try {
@@ -296,9 +302,15 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
 
     @Override
     public void warmUp(FunctionDeployment d) throws InvocationException {
+        remember(d);
         FunctionPool pool = pool(d.name());
         Replica r = pool.acquire(d, config.queueTimeout(), d.config().maxQueue());
         pool.release(r, true);
+        if (d.config().minScale() > 1) pool.ensureMinimum(d);
+    }
+
+    private void remember(FunctionDeployment d) {
+        deployments.merge(d.name(), d, (old, now) -> now.version() >= old.version() ? now : old);
     }
 
     @Override
@@ -308,6 +320,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
 
     @Override
     public void retire(String name) {
+        deployments.remove(name);
         FunctionPool p = pools.remove(name);
         if (p != null) p.stopAll(config.shutdownDrain());
     }

@@ -27,7 +27,7 @@ class FunctionConfigParserTest {
     void minimalFileGetsTheDocumentedDefaults() throws Exception {
         FunctionConfig c = parse(MINIMAL);
         assertEquals(new FunctionConfig("hello", "python", "handler.handle", 128L << 20, 64, 0, 1, 10,
-                Duration.ofSeconds(30), Duration.ofSeconds(300), Map.of(), false, 1000), c);
+                Duration.ofSeconds(30), Duration.ofSeconds(300), Map.of(), false, 1000, 0), c);
     }
 
     @Test
@@ -40,6 +40,7 @@ class FunctionConfigParserTest {
                 pids: 128
                 cpu: 1.5
                 concurrency: 4
+                minScale: 2
                 maxScale: 20
                 maxQueue: 50
                 timeout: 5m
@@ -49,7 +50,7 @@ class FunctionConfigParserTest {
                 network: outbound
                 """);
         assertEquals(new FunctionConfig("resize-image", "python", "app.main", 256L << 20, 128, 1500, 4, 20,
-                Duration.ofMinutes(5), Duration.ofHours(1), Map.of("BUCKET", "photos"), true, 50), c);
+                Duration.ofMinutes(5), Duration.ofHours(1), Map.of("BUCKET", "photos"), true, 50, 2), c);
     }
 
     @ParameterizedTest
@@ -312,5 +313,12 @@ class FunctionConfigParserTest {
         InvalidFunctionException e = org.junit.jupiter.api.Assertions.assertThrows(InvalidFunctionException.class,
                 () -> parse("name: a\nruntime: python\ncpu: " + value + "\n"));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("cpu"), e.getMessage());
+    }
+
+    @Test
+    void minScaleAboveMaxScaleIsRefused() {
+        InvalidFunctionException e = assertThrows(InvalidFunctionException.class,
+                () -> parse("name: a\nruntime: python\nminScale: 5\nmaxScale: 2\n"));
+        assertTrue(e.getMessage().contains("minScale"), e.getMessage());
     }
 }

@@ -155,4 +155,14 @@ class InvokerBehaviourTest {
         assertTrue(maxSeen.get() <= 20, "replicas never exceeded maxScale: " + maxSeen.get());
         assertTrue(invoker.sandboxPids("burst").size() <= 20);
     }
+
+    @Test
+    void minScaleReplicasStayWarmWhenIdle() throws Exception {
+        deploy("keepwarm", "minScale: 2\nidleTimeout: 1s\n", "def handle(e, c):\n    return 'warm'\n");
+        long deadline = System.currentTimeMillis() + 15_000;
+        while (invoker.sandboxPids("keepwarm").size() < 2 && System.currentTimeMillis() < deadline) Thread.sleep(100);
+        assertEquals(2, invoker.sandboxPids("keepwarm").size(), "minScale replicas were started without calls");
+        Thread.sleep(2500); // past idleTimeout
+        assertEquals(2, invoker.sandboxPids("keepwarm").size(), "idle replicas are not reaped below minScale");
+    }
 }
