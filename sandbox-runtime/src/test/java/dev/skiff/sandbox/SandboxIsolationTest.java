@@ -58,4 +58,26 @@ class SandboxIsolationTest {
         assertEquals(7, SandboxTestSupport.sh("status", "exit 7").exit().code());
         assertEquals(128 + 9, SandboxTestSupport.sh("signal", "kill -9 $$").exit().code());
     }
+
+    @Test
+    void ownIpcUtsCgroupAndNetNamespaces() throws Exception {
+        String host = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/ns/ipc")) + " "
+                + java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/ns/uts")) + " "
+                + java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/ns/cgroup")) + " "
+                + java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/ns/net")) + " "
+                + java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/ns/mnt"));
+        var r = SandboxTestSupport.sh("ns", "for n in ipc uts cgroup net mnt; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup");
+        assertEquals(0, r.exit().code(), r.stderr());
+        for (String line : r.stdout().lines().limit(5).toList()) {
+            assertFalse(host.contains(line), line + " is the host's namespace");
+        }
+        // In its own cgroup namespace the sandbox's cgroup is its root.
+        assertTrue(r.stdout().lines().skip(5).allMatch(l -> l.endsWith(":/")), r.stdout());
+    }
+
+    @Test
+    void rlimitsAreSet() throws Exception {
+        var r = SandboxTestSupport.sh("rlimits", "ulimit -c; ulimit -n");
+        assertEquals("0\n1024", r.stdout().trim(), "no core dumps, 1024 open files");
+    }
 }

@@ -165,4 +165,26 @@ class InvokerBehaviourTest {
         Thread.sleep(2500); // past idleTimeout
         assertEquals(2, invoker.sandboxPids("keepwarm").size(), "idle replicas are not reaped below minScale");
     }
+
+    @Test
+    void concurrencySamplesShowInFlightQueuedReplicasAndCalls() throws Exception {
+        deploy("sampled", "maxScale: 1\n", """
+                import time
+                def handle(event, context):
+                    time.sleep(1)
+                    return "ok"
+                """);
+        invoker.sample(java.time.Instant.now()); // start a fresh window
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        List<CompletableFuture<Response>> calls = new ArrayList<>();
+        for (int i = 0; i < 3; i++) calls.add(CompletableFuture.supplyAsync(() -> given().get("/fn/sampled"), pool));
+        Thread.sleep(500);
+        var sample = invoker.sample(java.time.Instant.now()).stream().filter(x -> x.function().equals("sampled")).findFirst().orElseThrow();
+        assertEquals(1, sample.inFlight(), sample.toString());
+        assertEquals(2, sample.queued(), sample.toString());
+        assertEquals(1, sample.replicas(), sample.toString());
+        assertEquals(3, sample.calls(), sample.toString());
+        for (var c : calls) assertEquals(200, c.get(30, TimeUnit.SECONDS).statusCode());
+        pool.shutdown();
+    }
 }
