@@ -67,7 +67,7 @@ public final class StartProfile {
         Cgroups.Cgroup cgroup = cgroups.create(spec.id(), spec.limits());
         long t2 = System.nanoTime();
         s.add("java: cgroup create + limit writes", t2 - t1);
-        List<String> command = initCommand(spec, root, cgroup);
+        List<String> command = SandboxRuntime.initCommand(init, spec, root, cgroup);
         TimingSyscalls sys = new TimingSyscalls(NativeSyscalls.INSTANCE);
         long[] marks = new long[4];
         AtomicReference<Object> outcome = new AtomicReference<>();
@@ -189,32 +189,6 @@ public final class StartProfile {
         return result;
     }
 
-    /** Same argv as SandboxRuntime.initCommand. */
-    private List<String> initCommand(SandboxSpec spec, Path root, Cgroups.Cgroup cgroup) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(init.toString());
-        cmd.add("--root");
-        cmd.add(root.toString());
-        for (Path procs : cgroup.procsFiles()) {
-            cmd.add("--cgroup");
-            cmd.add(procs.toString());
-        }
-        cmd.add("--hostname");
-        cmd.add(spec.hostname());
-        cmd.add("--uid");
-        cmd.add(Integer.toString(spec.uid()));
-        cmd.add("--gid");
-        cmd.add(Integer.toString(spec.gid()));
-        cmd.add("--cwd");
-        cmd.add(spec.cwd());
-        for (Map.Entry<String, String> e : spec.env().entrySet()) {
-            cmd.add("--env");
-            cmd.add(e.getKey() + "=" + e.getValue());
-        }
-        cmd.add("--");
-        cmd.addAll(spec.argv());
-        return cmd;
-    }
 
     private static String drain(InputStream in) throws IOException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();

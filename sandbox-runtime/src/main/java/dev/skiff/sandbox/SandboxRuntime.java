@@ -127,7 +127,7 @@ public final class SandboxRuntime {
             deleteTree(dir);
             throw new SandboxException("sandbox " + spec.id() + ": cannot create cgroup: " + e.getMessage(), e);
         }
-        List<String> command = initCommand(spec, root, cgroup);
+        List<String> command = initCommand(init, spec, root, cgroup);
         AtomicReference<Object> outcome = new AtomicReference<>();
         Thread launcher = Thread.ofPlatform().name("sandbox-launch-" + spec.id()).unstarted(() -> {
             try {
@@ -172,7 +172,8 @@ public final class SandboxRuntime {
         throw new SandboxException("sandbox " + spec.id() + ": " + t.getMessage(), t);
     }
 
-    private List<String> initCommand(SandboxSpec spec, Path root, Cgroups.Cgroup cgroup) {
+    /** skiff-init's argv for {@code spec}; shared with the benchmark's step-by-step replay. */
+    static List<String> initCommand(Path init, SandboxSpec spec, Path root, Cgroups.Cgroup cgroup) {
         List<String> cmd = new ArrayList<>();
         cmd.add(init.toString());
         cmd.add("--root");
