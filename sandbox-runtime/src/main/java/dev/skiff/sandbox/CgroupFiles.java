@@ -71,6 +71,14 @@ final class CgroupFiles {
      */
     static void killAndRemove(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) return;
+        // Usually the sandbox is already empty (its PID namespace died with init): try the
+        // rmdir first and only look for processes to kill when the kernel says it is busy.
+        try {
+            Files.deleteIfExists(dir);
+            return;
+        } catch (IOException busy) {
+            // fall through to kill and retry
+        }
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (true) {
             for (long pid : readPids(dir.resolve("cgroup.procs"))) NativeSyscalls.kill(pid, Linux.SIGKILL);

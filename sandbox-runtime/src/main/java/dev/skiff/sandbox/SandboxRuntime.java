@@ -209,6 +209,14 @@ public final class SandboxRuntime {
 
     /** Removes a directory tree on the host. Never follows symlinks. */
     static void deleteTree(Path dir) {
+        // A sandbox's state dir normally holds just the (host-side empty) root: two rmdirs.
+        try {
+            Files.deleteIfExists(dir.resolve("root"));
+            Files.deleteIfExists(dir);
+            return;
+        } catch (IOException notEmpty) {
+            // walk it below
+        }
         try {
             Files.walkFileTree(dir, new SimpleFileVisitor<>() {
                 @Override
