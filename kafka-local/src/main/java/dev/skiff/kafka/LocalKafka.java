@@ -1,5 +1,6 @@
 package dev.skiff.kafka;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -101,7 +102,8 @@ public final class LocalKafka implements AutoCloseable {
         Path kafkaDir = dataDir.toAbsolutePath().normalize().resolve("kafka");
         Path logDirs = kafkaDir.resolve("logs");
         Files.createDirectories(logDirs);
-        List<String> classpath = brokerClasspath(brokerLib());
+        Path lib = brokerLib();
+        List<String> classpath = brokerClasspath(lib);
         FileChannel lock = lockDataDir(kafkaDir);
         try {
             // A free port found now may be taken before the broker binds it: with port 0, try anew.
@@ -120,18 +122,26 @@ public final class LocalKafka implements AutoCloseable {
                     Files.move(logFile, kafkaDir.resolve("broker.log.1"), StandardCopyOption.REPLACE_EXISTING);
                 }
 
+                // Kafka's own defaults (kafka-run-class.sh) but a smaller heap; the extra options
+                // come last so that they win (a GC of their own replaces G1: the JVM refuses two).
+                List<String> extra = jvmOptions();
                 List<String> command = new ArrayList<>();
                 command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-                command.addAll(List.of("-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-                        "-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED",
+                command.addAll(List.of("-Xms128m", "-Xmx512m"));
+                if (extra.stream().noneMatch(o -> o.startsWith("-XX:+Use") && o.endsWith("GC"))) {
+                    command.addAll(List.of("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"));
+                }
+                command.addAll(List.of("-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED",
                         "-Dlog4j2.configurationFile=" + log4j));
-                String extra = System.getProperty(JVM_OPTIONS_PROPERTY, "").strip();
-                if (!extra.isEmpty()) command.addAll(List.of(extra.split("\\s+")));
-                command.addAll(List.of("-cp", String.join(java.io.File.pathSeparator, classpath), BROKER_MAIN));
+                command.addAll(extra);
+                int cp = command.size() + 1;
+                command.addAll(List.of("-cp", String.join(File.pathSeparator, classpath), BROKER_MAIN));
                 if (format) command.addAll(List.of("--format", Uuid.randomUuid().toString()));
                 command.add(serverProperties.toString());
 
-                Files.writeString(logFile, "# skiff " + Instant.now() + ": " + String.join(" ", command) + "\n");
+                List<String> shown = new ArrayList<>(command);
+                shown.set(cp, lib.resolve("classes") + File.pathSeparator + lib.resolve("*.jar"));
+                Files.writeString(logFile, "# skiff " + Instant.now() + ": " + String.join(" ", shown) + "\n");
                 Process process = new ProcessBuilder(command)
                         .directory(kafkaDir.toFile())
                         .redirectErrorStream(true)
@@ -361,6 +371,11 @@ public final class LocalKafka implements AutoCloseable {
             "logger.clients.name = org.apache.kafka.clients",
             "logger.clients.level = WARN",
             "");
+
+    private static List<String> jvmOptions() {
+        String extra = System.getProperty(JVM_OPTIONS_PROPERTY, "").strip();
+        return extra.isEmpty() ? List.of() : List.of(extra.split("\\s+"));
+    }
 
     // ---------------------------------------------------------------- the broker's jars
 

@@ -66,7 +66,10 @@ class LocalKafkaMainTest {
     String startLauncher() throws Exception {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         Path stderr = data.resolve("launcher.err");
-        launcher = new ProcessBuilder(List.of(java.toString(), "-cp", System.getProperty("java.class.path"),
+        String brokerOptions = System.getProperty(LocalKafka.JVM_OPTIONS_PROPERTY, "");
+        launcher = new ProcessBuilder(List.of(java.toString(), "-XX:TieredStopAtLevel=1",
+                "-D" + LocalKafka.JVM_OPTIONS_PROPERTY + "=" + brokerOptions,
+                "-cp", System.getProperty("java.class.path"),
                 LocalKafkaMain.class.getName(), "--data", data.toString(), "--port", "0"))
                 .redirectError(stderr.toFile())
                 .start();
