@@ -95,7 +95,11 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
         });
     }
 
+    /** Functions whose gauges exist; they read the current pool by name, so they survive redeploys and deletes. */
+    private final java.util.Set<String> gauged = ConcurrentHashMap.newKeySet();
+
     private void registerGauges(String name) {
+        if (!gauged.add(name)) return;
         Tags tags = Tags.of("function", name);
         Gauge.builder("skiff_replicas", () -> counts(name).replicas()).tags(tags).description("Warm replicas").register(registry);
         Gauge.builder("skiff_replicas_starting", () -> counts(name).starting()).tags(tags).description("Replicas being cold-started").register(registry);
