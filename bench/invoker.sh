@@ -43,7 +43,8 @@ Options passed to the benchmark (dev.skiff.bench.InvokerBench):
   --sections warm,cold,burst (all)   --wait-quiet S (120: before each section, wait until other work
                                      uses < 10% CPU)
   warm:  --clients 1,16,64  --seconds 10 (measured per target and client count)  --rounds 5 (windows,
-         targets interleaved)  --warmup-seconds 5  --window-warmup-ms 500  --body-bytes 64
+         targets interleaved)  --warmup-seconds 5 --warmup-rounds 6 (warm-up rounds repeat until
+         the JIT compilers are quiet)  --window-warmup-ms 500  --body-bytes 64
          --echo 64x1 (echo's concurrency x maxScale)  --in-process true  --relay true
          --noisy-percent 15 --retries 3 (a window during which other work took more than 15% of the
          CPUs is measured again, up to 3 times)
