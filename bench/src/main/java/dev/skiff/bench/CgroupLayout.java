@@ -16,9 +16,15 @@ record CgroupLayout(boolean v2, Map<String, Path> groupDirs) {
     private static final Set<String> V1_CONTROLLERS = Set.of("memory", "pids", "cpu", "cpuacct");
 
     static CgroupLayout of(String group) {
+        return of(group, "self");
+    }
+
+    /** The group of the sandbox runtime in another process (e.g. a running Skiff): {@code proc} is a PID or "self". */
+    static CgroupLayout of(String group, String proc) {
+        Path procDir = Path.of("/proc", proc);
         if (Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers"))) {
             String self = "/";
-            for (String line : Procfs.read(Path.of("/proc/self/cgroup")).split("\n")) {
+            for (String line : Procfs.read(procDir.resolve("cgroup")).split("\n")) {
                 if (line.startsWith("0::")) self = line.substring(3);
             }
             Path own = Path.of("/sys/fs/cgroup").resolve(self.substring(1));
@@ -27,7 +33,7 @@ record CgroupLayout(boolean v2, Map<String, Path> groupDirs) {
             return new CgroupLayout(true, Map.of("unified", own.resolve(group)));
         }
         Map<String, Path> mounts = new LinkedHashMap<>();
-        for (String line : Procfs.read(Path.of("/proc/self/mountinfo")).split("\n")) {
+        for (String line : Procfs.read(procDir.resolve("mountinfo")).split("\n")) {
             int dash = line.indexOf(" - ");
             if (dash < 0) continue;
             String[] pre = line.substring(0, dash).split(" ");
@@ -38,7 +44,7 @@ record CgroupLayout(boolean v2, Map<String, Path> groupDirs) {
             }
         }
         Map<String, String> self = new LinkedHashMap<>();
-        for (String line : Procfs.read(Path.of("/proc/self/cgroup")).split("\n")) {
+        for (String line : Procfs.read(procDir.resolve("cgroup")).split("\n")) {
             String[] parts = line.split(":", 3);
             if (parts.length != 3) continue;
             for (String c : parts[1].split(",")) if (!c.isEmpty()) self.put(c, parts[2]);

@@ -2,6 +2,7 @@ package dev.skiff.bench;
 
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.function.LongSupplier;
 
 /**
  * How busy the machine was with work other than this benchmark during a section: the whole
@@ -12,17 +13,24 @@ import java.util.Locale;
  */
 final class CpuMeter {
     private final long[] machine0;
+    private final LongSupplier ours;
     private final long self0;
     private final String load0;
 
-    private CpuMeter() {
+    private CpuMeter(LongSupplier ours) {
+        this.ours = ours;
         machine0 = machine();
-        self0 = self();
+        self0 = ours.getAsLong();
         load0 = Procfs.loadavg();
     }
 
     static CpuMeter start() {
-        return new CpuMeter();
+        return new CpuMeter(CpuMeter::self);
+    }
+
+    /** Counts the CPU time {@code ours} reports (USER_HZ ticks) as the benchmark's own, not as other work. */
+    static CpuMeter start(LongSupplier ours) {
+        return new CpuMeter(ours);
     }
 
     /** {busy, total, steal} in USER_HZ ticks. */
@@ -40,7 +48,7 @@ final class CpuMeter {
     }
 
     /** utime + stime + cutime + cstime of this process, in USER_HZ ticks. */
-    private static long self() {
+    static long self() {
         String s = Procfs.read(Path.of("/proc/self/stat"));
         String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
         // after "pid (comm) ": state is f[0], so utime (field 14) is f[11]
@@ -52,7 +60,7 @@ final class CpuMeter {
         long[] m = machine();
         long total = Math.max(1, m[1] - machine0[1]);
         long busy = m[0] - machine0[0];
-        long ours = self() - self0;
+        long ours = this.ours.getAsLong() - self0;
         double other = Math.max(0, busy - ours) * 100.0 / total;
         double steal = (m[2] - machine0[2]) * 100.0 / total;
         return String.format(Locale.ROOT, "CPU used by other work during this section: %.0f%% of the machine (steal %.0f%%); load average %s -> %s",
@@ -62,6 +70,6 @@ final class CpuMeter {
     double otherPercent() {
         long[] m = machine();
         long total = Math.max(1, m[1] - machine0[1]);
-        return Math.max(0, (m[0] - machine0[0]) - (self() - self0)) * 100.0 / total;
+        return Math.max(0, (m[0] - machine0[0]) - (ours.getAsLong() - self0)) * 100.0 / total;
     }
 }
