@@ -222,13 +222,19 @@ public final class InvokerBench {
             Files.copy(in, fdk);
         }
         fnDir = workDir.resolve("functions");
-        // pids: the FDK serves each connection on its own thread, and the invoker keeps up to
-        // `concurrency` connections open; the replica-socket target adds as many again. With the
-        // default of 64, concurrency 64 runs out of threads (the FDK resets a connection, and
-        // Skiff replaces the whole replica).
-        function("echo", ECHO, "concurrency: " + echoConcurrency, "maxScale: " + echoMaxScale, "pids: " + Math.max(64, 2 * echoConcurrency + 16));
+        function("echo", ECHO, "concurrency: " + echoConcurrency, "maxScale: " + echoMaxScale, "pids: " + echoPids());
         function("cold", ECHO);
         function("burst", String.format(Locale.ROOT, SLEEPER, burstSleepMillis / 1000.0), "concurrency: 1", "maxScale: " + burstMaxScale);
+    }
+
+    /**
+     * pids for echo: the FDK serves each connection on its own thread, and the invoker keeps up to
+     * `concurrency` connections open (the replica-socket target adds as many again). With the
+     * default of 64, concurrency 64 runs out of threads: the FDK resets a connection, the call
+     * gets a 502 after the invoker waited 2 s for the replica to exit, and the replica is stopped.
+     */
+    int echoPids() {
+        return Math.max(64, 2 * echoConcurrency + 16);
     }
 
     Path function(String name, String handler, String... yaml) throws IOException {
@@ -383,7 +389,7 @@ public final class InvokerBench {
     }
 
     void warm() throws Exception {
-        String config = "concurrency " + echoConcurrency + ", maxScale " + echoMaxScale;
+        String config = "concurrency " + echoConcurrency + ", maxScale " + echoMaxScale + ", pids " + echoPids();
         heading("1. warm path: echo (" + bodyBytes + "-byte body) through Skiff vs the same FDK on its unix socket (" + config + ")");
         deploy("echo", true);
         byte[] body = new byte[bodyBytes];
