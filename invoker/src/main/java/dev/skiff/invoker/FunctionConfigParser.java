@@ -77,8 +77,18 @@ public final class FunctionConfigParser {
         long memory = size(map, "memory", 128L << 20);
         if (memory < (16L << 20)) throw new InvalidFunctionException("invalid_func_yaml", "memory must be at least 16Mi");
         int pids = integer(map, "pids", 64, 4, 4096);
+        boolean pidsGiven = map.containsKey("pids");
         int cpuMillis = cpu(map.get("cpu"));
         int concurrency = integer(map, "concurrency", 1, 1, 1000);
+        // The FDK serves each connection on a thread, and threads count against pids: a replica
+        // needs room for `concurrency` of them plus the interpreter's own.
+        int pidsNeeded = concurrency + 16;
+        if (!pidsGiven) {
+            pids = Math.max(pids, pidsNeeded);
+        } else if (pids < concurrency + 3) { // init, the interpreter's main thread and its accept loop
+            throw new InvalidFunctionException("invalid_func_yaml", "pids (" + pids + ") is too low for concurrency "
+                    + concurrency + ": each concurrent call needs a thread; use at least " + pidsNeeded + " or leave pids out");
+        }
         int maxScale = integer(map, "maxScale", 10, 1, 1000);
         int maxQueue = integer(map, "maxQueue", 1000, 0, 100_000);
         int minScale = integer(map, "minScale", 0, 0, 1000);

@@ -52,7 +52,11 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     void start(@Observes StartupEvent ignored) throws SandboxException, IOException {
         SandboxRuntime runtime = SandboxRuntime.open(config.stateDir().resolve("sandboxes"), config.cgroupName());
         launcher = new ReplicaLauncher(runtime, new Runtimes(config.dataDir()), config, logs);
-        timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("invoker-timers").daemon().factory());
+        var scheduler = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("invoker-timers").daemon().factory());
+        // Each call cancels its watchdog; without this the cancelled timer would stay queued for
+        // the whole timeout and wake the timer thread once per call, for nothing.
+        scheduler.setRemoveOnCancelPolicy(true);
+        timers = scheduler;
         long every = config.reapInterval().toMillis();
         timers.scheduleWithFixedDelay(this::reapIdle, every, every, TimeUnit.MILLISECONDS);
         LOG.infof("invoker ready: sandboxes under %s, cgroup %s", config.stateDir(), runtime.cgroupVersion());

@@ -136,7 +136,7 @@ final class ReplicaLauncher {
                 Thread.currentThread().interrupt();
                 throw new InvocationException(503, "interrupted", "interrupted while starting " + r.deployment.name());
             }
-            pause = Math.min(pause * 2, 10);
+            pause = 1; // readiness is seen at most ~1 ms late (doubling up to 10 ms cost ~5 ms per cold start)
         }
     }
 

@@ -321,4 +321,13 @@ class FunctionConfigParserTest {
                 () -> parse("name: a\nruntime: python\nminScale: 5\nmaxScale: 2\n"));
         assertTrue(e.getMessage().contains("minScale"), e.getMessage());
     }
+
+    @Test
+    void pidsLeaveRoomForConcurrentCalls() throws Exception {
+        assertEquals(80, parse(MINIMAL + "concurrency: 64\n").pids(), "left out, pids grows with concurrency");
+        assertEquals(64, parse(MINIMAL + "concurrency: 4\n").pids());
+        InvalidFunctionException e = assertThrows(InvalidFunctionException.class,
+                () -> parse(MINIMAL + "concurrency: 64\npids: 64\n"));
+        assertTrue(e.getMessage().contains("too low for concurrency 64"), e.getMessage());
+    }
 }
