@@ -64,12 +64,12 @@ say "sandbox-start: building sandbox-runtime and bench (mvnw -Pbench package -pl
 BENCH="$SKIFF_ROOT/bench/target"
 PROFILE_INIT=()
 tmp="$(mktemp -d)"
-cp "$SKIFF_ROOT/sandbox-runtime/src/main/c/skiff-init.c" "$tmp/"
+cp "$SKIFF_ROOT"/sandbox-runtime/src/main/c/*.[ch] "$tmp/"
 if patch -s -d "$tmp" -p1 < "$SKIFF_ROOT/bench/src/main/c/skiff-init-timing.patch" \
-   && cc -O2 -Wall -Werror -static -o "$BENCH/skiff-init-timed" "$tmp/skiff-init.c"; then
+   && cc -O2 -Wall -Werror -static -o "$BENCH/skiff-init-timed" "$tmp/skiff-init.c" "$tmp/seccomp-filter.c"; then
   PROFILE_INIT=(--profile-init "$BENCH/skiff-init-timed")
 else
-  say "sandbox-start: bench/src/main/c/skiff-init-timing.patch no longer applies to skiff-init.c; init's steps will not be split"
+  say "sandbox-start: bench/src/main/c/skiff-init-timing.patch does not apply to (or build with) skiff-init.c; init's steps will not be split"
 fi
 rm -rf "$tmp"
 

@@ -9,7 +9,8 @@
  * program, which lands as PID 1 of the new PID namespace. What must happen in the new PID
  * namespace, or as the last privileged steps before exec, happens here:
  *
- *   1. join the sandbox cgroup(s), then unshare the cgroup namespace (so the function sees
+ *   1. join the sandbox cgroup(s) by writing "0" to each JOIN_FILE (v1: "tasks", which moves
+ *      just this thread without the kernel's global threadgroup lock; v2: "cgroup.procs"), then unshare the cgroup namespace (so the function sees
  *      its own cgroup as "/");
  *   2. mount a /proc that belongs to this PID namespace (one mounted by the JVM thread would
  *      show the host's processes), and mask the dangerous parts of it;
@@ -29,7 +30,7 @@
  * spawned us exits, and the launcher thread exits right after spawning.)
  *
  * Usage:
- *   skiff-init --root DIR [--cgroup PROCS_FILE]... [--hostname NAME] [--uid N] [--gid N]
+ *   skiff-init --root DIR [--cgroup JOIN_FILE]... [--hostname NAME] [--uid N] [--gid N]
  *              [--cwd DIR] [--env K=V]... [--nofile N] [--fsize BYTES] [--wait-net IFNAME]
  *              -- PROGRAM ARGS...
  *

@@ -72,10 +72,12 @@ public final class SandboxStartBench {
     int waitQuietSeconds = 120;
     int profileGapMillis = 25;
     /** Which variants section 1 runs (all by default; a subset helps to see how they disturb each other). */
-    List<String> variants = List.of("skiff", "skiff-exit", "runc", "bwrap", "unshare", "exec");
+    List<String> variants = List.of("skiff", "skiff-exit", "skiff-unready", "runc", "bwrap", "unshare", "exec");
 
     // ---- state ----
     SandboxRuntime runtime;
+    /** A second runtime that keeps no launcher ready: every start unshares on its own path (a burst). */
+    SandboxRuntime unreadyRuntime;
     CgroupLayout layout;
     final PrintStream out = System.out;
     final List<String> summary = new ArrayList<>();
@@ -110,7 +112,7 @@ public final class SandboxStartBench {
                                               timing stamps; its "skiff-init-time STEP NS" lines split init's time)
                           --wait-quiet S      before each section, wait up to S seconds (default 120) until
                                               other work uses under 10% of the CPUs; 0 never waits
-                          --variants LIST     section 1 variants to run (default skiff,skiff-exit,runc,bwrap,unshare,exec)
+                          --variants LIST     section 1 variants to run (default skiff,skiff-exit,skiff-unready,runc,bwrap,unshare,exec)
                           --repro TEXT        the command to print as "reproduce with" """);
                 System.exit(0);
             }
@@ -142,11 +144,13 @@ public final class SandboxStartBench {
     int run() throws Exception {
         String load = Procfs.loadavg();
         runtime = SandboxRuntime.open(stateDir, GROUP);
+        unreadyRuntime = SandboxRuntime.open(stateDir.resolveSibling(stateDir.getFileName() + "-unready"), GROUP + "-unready", 0);
         layout = CgroupLayout.of(GROUP);
         prepareWork();
         printHost(load);
 
         startToExit();
+        unreadyRuntime.close();
         verifyClean("after the /bin/true runs");
         if (pythonRuns > 0) {
             pythonReady();
@@ -172,6 +176,7 @@ public final class SandboxStartBench {
         Series skiffExit = new Series("Skiff start -> exit (no destroy)");
         Series skiffStart = new Series("  Skiff start() returns (init spawned)");
         Series skiffDestroy = new Series("  Skiff destroy() alone");
+        Series skiffUnready = new Series("Skiff start -> exit -> destroy, no launcher ready");
         Series runc = new Series("runc run (busybox bundle)");
         Series bwrap = new Series("bwrap --unshare-all (busybox rootfs)");
         Series unshare = new Series("unshare --fork --pid --mount --uts --ipc --net --mount-proc");
@@ -210,6 +215,16 @@ public final class SandboxStartBench {
                         skiffDestroy.add(t3 - t2);
                     }
                 });
+        byName.put("skiff-unready", record -> {
+                    SandboxSpec spec = trueSpec(nextId("u"));
+                    long t0 = System.nanoTime();
+                    Sandbox s = unreadyRuntime.start(spec);
+                    Sandbox.Exit e = s.onExit().get(30, TimeUnit.SECONDS);
+                    check(e, s);
+                    s.destroy();
+                    long t1 = System.nanoTime();
+                    if (record) skiffUnready.add(t1 - t0);
+                });
         byName.put("runc", record -> timeProcess(runcPb, runc, record));
         byName.put("bwrap", record -> timeProcess(bwrapPb, bwrap, record));
         byName.put("unshare", record -> timeProcess(unsharePb, unshare, record));
@@ -237,7 +252,7 @@ public final class SandboxStartBench {
         progressDone();
         String interference = cpu.report();
 
-        List<Series> all = Stream.of(skiffWhole, skiffExit, skiffStart, skiffDestroy, runc, bwrap, unshare, exec).filter(s -> s.count() > 0).toList();
+        List<Series> all = Stream.of(skiffWhole, skiffExit, skiffStart, skiffDestroy, skiffUnready, runc, bwrap, unshare, exec).filter(s -> s.count() > 0).toList();
         table(all, skiffWhole);
         out.printf("  (%d warm-up rounds, then %d measured; each round runs every variant once, in random order)%n", warmup, runs);
         out.println("  " + interference);
@@ -246,6 +261,7 @@ public final class SandboxStartBench {
         ratio("Skiff whole / runc ", skiffWhole, runc);
         ratio("Skiff start->exit / bwrap", skiffExit, bwrap);
         ratio("Skiff start->exit / runc ", skiffExit, runc);
+        if (skiffUnready.count() > 0) ratio("Skiff whole, no launcher ready / bwrap", skiffUnready, bwrap);
         ratio("Skiff whole / unshare", skiffWhole, unshare);
         ratio("Skiff whole / plain exec", skiffWhole, exec);
 
@@ -755,19 +771,17 @@ public final class SandboxStartBench {
             out.printf("  %-64s %8s %8s %8s%n", e.getKey(), Series.ms(s.p(50)), Series.ms(s.p(99)), Series.ms(s.mean()));
             summary.add("| " + e.getKey() + " | " + Series.ms(s.p(50)) + " | " + Series.ms(s.p(99)) + " | " + Series.ms(s.mean()) + " |");
         }
-        List<Long> join = steps.byStep.get("  init: join cgroup: first cgroup.procs write");
+        List<Long> join = steps.byStep.get("  init: join cgroup: first write");
         if (join != null) {
             Series j = new Series("join");
             join.forEach(j::add);
-            String note = j.p(50) > 2
-                    ? "  note: joining the cgroup costs " + Series.ms(j.p(50)) + " ms at p50: a cgroup.procs write takes the global\n"
-                    + "  cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period unless another write happened\n"
-                    + "  within the last one (back-to-back starts do not see it, sandboxes starting now and then do). The\n"
-                    + "  favordynmods cgroup mount option (CONFIG_CGROUP_FAVOR_DYNMODS) removes the wait; on cgroup v2,\n"
-                    + "  spawning straight into the cgroup (clone3 CLONE_INTO_CGROUP) avoids the migration altogether."
-                    : "  note: joining the cgroup cost no RCU grace period in this run (" + Series.ms(j.p(50)) + " ms p50): either the\n"
-                    + "  kernel favours dynamic cgroup changes (favordynmods) or writes came close enough together; on a\n"
-                    + "  default mount, sandboxes that start now and then wait one grace period here (11 ms p50 on the 2-vCPU VM this was written on).";
+            String how = runtime.cgroupVersion().equals("v1")
+                    ? "init joins by writing \"0\" to each controller's \"tasks\" file, which moves just its one thread and so skips the\n"
+                    + "  kernel's global cgroup_threadgroup_rwsem (a cgroup.procs write takes it for writing and, on a default mount,\n"
+                    + "  waits for an RCU grace period: ~11 ms on a 2-vCPU VM)."
+                    : "on cgroup v2 init joins through cgroup.procs, which takes the global cgroup_threadgroup_rwsem for writing;\n"
+                    + "  on a default mount that waits for an RCU grace period unless the favordynmods mount option is set.";
+            String note = "  note: joining the cgroup cost " + Series.ms(j.p(50)) + " ms at p50; " + how;
             out.println();
             out.println(note);
             summary.add("");
@@ -816,20 +830,31 @@ public final class SandboxStartBench {
         String initPath = stateDir.resolve("bin").resolve("skiff-init").toString();
         for (long pid : Procfs.processesRunning(initPath)) found.add("skiff-init process " + pid);
         try (var s = Files.list(stateDir)) {
-            for (Path p : s.toList()) if (!p.getFileName().toString().equals("bin")) found.add("state dir " + p);
+            for (Path p : s.toList()) {
+                String name = p.getFileName().toString();
+                // bin holds skiff-init; root is the one (host-side empty) staging directory every start mounts on privately
+                if (name.equals("root") && isEmptyDir(p)) continue;
+                if (!name.equals("bin")) found.add("state dir " + p);
+            }
         }
         for (String line : Procfs.read(Path.of("/proc/self/mountinfo")).split("\n")) {
             if (line.contains(stateDir.toString())) found.add("host mount " + line);
         }
         String result;
         if (found.isEmpty()) {
-            result = "nothing left (no cgroup under " + GROUP + ", no skiff-init, no state dir, no mount)";
+            result = "nothing left (no cgroup under " + GROUP + ", no skiff-init, no state dir but the empty staging root, no mount)";
         } else {
             result = found.size() + " leftovers: " + String.join("; ", found);
             problems.add(when + ": " + result);
         }
         out.println("  check " + when + ": " + result);
         return result;
+    }
+
+    static boolean isEmptyDir(Path dir) throws IOException {
+        try (var entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        }
     }
 
     void heading(String title) {

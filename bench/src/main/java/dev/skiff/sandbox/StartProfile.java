@@ -11,7 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.LongConsumer;
 
 /**
@@ -38,17 +38,19 @@ public final class StartProfile {
         }
     }
 
-    private final Path stateDir;
+    private final Path stagingRoot;
     private final Path init;
     private final Cgroups cgroups;
     private final int lifeline;
+    /** One ready launcher, as the runtime keeps them: runs are spaced, so it is always refilled in time. */
+    private final Launchers launchers = new Launchers(1);
 
     /**
      * Uses the skiff-init that {@code SandboxRuntime.open(stateDir, group)} installed (or
      * {@code initOverride}, e.g. a copy built with timing stamps), and the same cgroup group.
      */
     public StartProfile(Path stateDir, String cgroupGroup, Path initOverride) throws IOException {
-        this.stateDir = stateDir;
+        this.stagingRoot = stateDir.resolve("root");
         this.init = initOverride != null ? initOverride : stateDir.resolve("bin").resolve("skiff-init");
         this.cgroups = Cgroups.detect(cgroupGroup);
         this.lifeline = Spawn.lifeline();
@@ -58,48 +60,43 @@ public final class StartProfile {
     public void runOnce(SandboxSpec spec, Steps steps, boolean record) throws Exception {
         Steps s = record ? steps : new Steps();
         long t0 = System.nanoTime();
-        Path dir = stateDir.resolve(spec.id());
-        Path root = dir.resolve("root");
-        Files.createDirectory(dir);
-        Files.createDirectory(root);
-        long t1 = System.nanoTime();
-        s.add("java: state dirs (2 mkdir)", t1 - t0);
-        Cgroups.Cgroup cgroup = cgroups.create(spec.id(), spec.limits());
-        long t2 = System.nanoTime();
-        s.add("java: cgroup create + limit writes", t2 - t1);
-        List<String> command = SandboxRuntime.initCommand(init, spec, root, cgroup);
+        List<String> command = SandboxRuntime.initCommand(init, spec, stagingRoot, cgroups.joinFiles(spec.id()));
         TimingSyscalls sys = new TimingSyscalls(NativeSyscalls.INSTANCE);
         long[] marks = new long[4];
-        AtomicReference<Object> outcome = new AtomicReference<>();
-        Thread launcher = Thread.ofPlatform().name("profile-launch-" + spec.id()).unstarted(() -> {
-            try {
-                marks[0] = System.nanoTime();
-                sys.unshare(NAMESPACES);
-                marks[1] = System.nanoTime();
-                RootfsBuilder.build(root, spec, sys);
-                marks[2] = System.nanoTime();
-                outcome.set(Spawn.spawn(command, lifeline, false));
-                marks[3] = System.nanoTime();
-            } catch (Throwable t) {
-                outcome.set(t);
-            }
+        CompletableFuture<Void> cgroupMade = new CompletableFuture<>();
+        CompletableFuture<Spawn.Child> spawned = launchers.launch(ignored -> {
+            marks[0] = System.nanoTime();
+            RootfsBuilder.build(stagingRoot, spec, sys);
+            marks[1] = System.nanoTime();
+            cgroupMade.join();
+            marks[2] = System.nanoTime();
+            Spawn.Child c = Spawn.spawn(command, lifeline, false);
+            marks[3] = System.nanoTime();
+            return c;
         });
-        launcher.start();
-        launcher.join();
-        long t3 = System.nanoTime();
-        if (!(outcome.get() instanceof Spawn.Child child)) {
+        long t1 = System.nanoTime();
+        Cgroups.Cgroup cgroup = cgroups.create(spec.id(), spec.limits());
+        long t2 = System.nanoTime();
+        cgroupMade.complete(null);
+        Spawn.Child child;
+        try {
+            child = spawned.join();
+        } catch (RuntimeException e) {
             cgroup.destroy();
-            SandboxRuntime.deleteTree(dir);
-            throw new IllegalStateException("profile start failed", (Throwable) outcome.get());
+            throw new IllegalStateException("profile start failed", e);
         }
-        s.add("launcher: thread start (until it runs)", marks[0] - t2);
-        s.add("launcher: unshare(mnt,uts,ipc,net,pid)", marks[1] - marks[0]);
-        s.add("launcher: rootfs (" + sys.mounts + " mounts, " + sys.fileOps + " file ops)", marks[2] - marks[1]);
+        long t3 = System.nanoTime();
+        launchers.refill();
+        s.add("java: initCommand + hand the job to a ready launcher", t1 - t0);
+        s.add("java: cgroup create + limit writes (beside the rootfs)", t2 - t1);
+        s.add("launcher: wakes up with the job", marks[0] - t1);
+        s.add("launcher: rootfs (" + sys.mounts + " mounts, " + sys.fileOps + " file ops)", marks[1] - marks[0]);
         s.add("launcher:   of which mount(2) calls", sys.mountNanos);
         s.add("launcher:   of which mkdir/file/symlink", sys.fileNanos);
+        s.add("launcher: waits for the cgroup", marks[2] - marks[1]);
         s.add("launcher: posix_spawn skiff-init (+pipes)", marks[3] - marks[2]);
         s.add("java: join() returns after spawn", t3 - marks[3]);
-        Sandbox sandbox = new Sandbox(spec.id(), child, cgroup, dir);
+        Sandbox sandbox = new Sandbox(spec.id(), child, cgroup);
         long t4 = System.nanoTime();
         s.add("java: Sandbox (ProcessHandle.onExit)", t4 - t3);
         Sandbox.Exit exit = sandbox.onExit().get(30, TimeUnit.SECONDS);
@@ -124,10 +121,7 @@ public final class StartProfile {
         cgroup.destroy();
         long t7 = System.nanoTime();
         s.add("destroy: cgroup kill + rmdir", t7 - t6);
-        SandboxRuntime.deleteTree(dir);
-        long t8 = System.nanoTime();
-        s.add("destroy: state dir removal", t8 - t7);
-        s.add("TOTAL start -> exit -> destroy", t8 - t0);
+        s.add("TOTAL start -> exit -> destroy", t7 - t0);
     }
 
     /**

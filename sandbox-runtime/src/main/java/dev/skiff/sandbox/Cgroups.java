@@ -13,6 +13,13 @@ public interface Cgroups {
     Cgroup create(String sandboxId, Limits limits) throws IOException;
 
     /**
+     * The files a sandbox's init writes "0" into to join the cgroup(s) {@link #create} makes for
+     * {@code sandboxId}. Known before the cgroup exists, so the root filesystem can be staged
+     * while the cgroup is being created.
+     */
+    List<Path> joinFiles(String sandboxId);
+
+    /**
      * Kills and removes every sandbox cgroup of this group: the leftovers of a runtime that died
      * (its sandboxes' inits also die with it through their lifeline; this catches the rest).
      */
@@ -26,9 +33,6 @@ public interface Cgroups {
 
     /** One sandbox's cgroup (on v1, one directory per controller). */
     interface Cgroup {
-        /** The cgroup.procs files the sandbox's init writes itself into before anything runs. */
-        List<Path> procsFiles();
-
         SandboxStats stats();
 
         /** Kills whatever is left inside and removes the directories. */

@@ -121,12 +121,19 @@ public final class CgroupsV1 implements Cgroups {
         return new V1Cgroup(dirs);
     }
 
-    private record V1Cgroup(Map<String, Path> dirs) implements Cgroup {
-        @Override
-        public List<Path> procsFiles() {
-            return dirs.values().stream().distinct().map(d -> d.resolve("cgroup.procs")).toList();
-        }
+    /**
+     * The "tasks" files, not "cgroup.procs": moving a whole process takes the kernel's global
+     * cgroup_threadgroup_rwsem for writing, which on a default mount waits for an RCU grace
+     * period (about 11 ms on a 2-vCPU VM, most of a sandbox start). Moving only the calling
+     * thread (writing "0" to "tasks") skips that lock, and init is single-threaded when it joins,
+     * so its thread is the whole process.
+     */
+    @Override
+    public List<Path> joinFiles(String sandboxId) {
+        return parents.values().stream().distinct().map(p -> p.resolve(sandboxId).resolve("tasks")).toList();
+    }
 
+    private record V1Cgroup(Map<String, Path> dirs) implements Cgroup {
         @Override
         public SandboxStats stats() {
             Path memory = dirs.get("memory");

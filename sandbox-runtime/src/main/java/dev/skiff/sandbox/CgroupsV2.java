@@ -97,12 +97,16 @@ public final class CgroupsV2 implements Cgroups {
         return new V2Cgroup(dir);
     }
 
-    private record V2Cgroup(Path dir) implements Cgroup {
-        @Override
-        public List<Path> procsFiles() {
-            return List.of(dir.resolve("cgroup.procs"));
-        }
+    /**
+     * v2 moves a thread only inside a threaded subtree, so init joins with "cgroup.procs" (and
+     * pays the threadgroup lock that v1's "tasks" avoids; clone3's CLONE_INTO_CGROUP would not).
+     */
+    @Override
+    public List<Path> joinFiles(String sandboxId) {
+        return List.of(sandboxes.resolve(sandboxId).resolve("cgroup.procs"));
+    }
 
+    private record V2Cgroup(Path dir) implements Cgroup {
         @Override
         public SandboxStats stats() {
             Map<String, Long> cpu = CgroupFiles.readKeyed(dir.resolve("cpu.stat"));

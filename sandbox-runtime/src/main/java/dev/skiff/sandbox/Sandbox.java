@@ -2,7 +2,6 @@ package dev.skiff.sandbox;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -10,7 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * A running sandbox: its PID 1 (skiff-init) as seen from the host, its stdio, its cgroup.
  * {@link #destroy()} leaves nothing behind: no process (the PID namespace dies with its init),
- * no mount (they live only in the sandbox's mount namespace), no cgroup, no state directory.
+ * no mount (they live only in the sandbox's mount namespace), no cgroup.
  */
 public final class Sandbox implements AutoCloseable {
     /** How the sandbox ended. {@code code} is the function's exit status, 128+signal if killed. */
@@ -28,18 +27,16 @@ public final class Sandbox implements AutoCloseable {
     private final InputStream stdout;
     private final InputStream stderr;
     private final Cgroups.Cgroup cgroup;
-    private final Path stateDir;
     private final CompletableFuture<Exit> exit;
     private final AtomicBoolean destroyed = new AtomicBoolean();
     private volatile long networkHelperPid;
 
-    Sandbox(String id, Spawn.Child init, Cgroups.Cgroup cgroup, Path stateDir) {
+    Sandbox(String id, Spawn.Child init, Cgroups.Cgroup cgroup) {
         this.id = id;
         this.pid = init.pid();
         this.stdout = init.stdout();
         this.stderr = init.stderr();
         this.cgroup = cgroup;
-        this.stateDir = stateDir;
         // ProcessHandle waits without reaping (waitid + WNOWAIT); we reap to read the status.
         this.exit = ProcessHandle.of(pid)
                 .map(ProcessHandle::onExit)
@@ -107,7 +104,6 @@ public final class Sandbox implements AutoCloseable {
         }
         if (networkHelperPid > 0) OutboundNetwork.detach(networkHelperPid);
         cgroup.destroy();
-        SandboxRuntime.deleteTree(stateDir);
     }
 
     @Override

@@ -13,39 +13,53 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * Creates sandboxes. Mechanism only: it knows nothing of functions or HTTP.
  *
- * <p>How a sandbox starts (see shared/DESIGN.md for why): a fresh platform thread unshares the
- * mount, UTS, IPC, network and PID namespaces (these calls move only that thread), builds the
- * root filesystem with mount(2) in its private mount namespace, and spawns skiff-init, which
+ * <p>How a sandbox starts (see shared/DESIGN.md for why): a launcher, a platform thread that has
+ * unshared the mount, UTS, IPC, network and PID namespaces (these calls move only that thread;
+ * {@link Launchers} keeps a few ready), builds the root filesystem with mount(2) in its private
+ * mount namespace while the calling thread creates the cgroup, and spawns skiff-init, which
  * lands as PID 1 of the new PID namespace. The thread then ends and its namespaces live on in
  * the sandbox (with posix_spawn, see {@link Spawn} for why not ProcessBuilder). The JVM never forks into the sandbox; only the spawned init, a small
  * single-threaded C program, does the steps that must happen inside it.
  */
 public final class SandboxRuntime {
-    private static final int NAMESPACES = Linux.CLONE_NEWNS | Linux.CLONE_NEWUTS | Linux.CLONE_NEWIPC
-            | Linux.CLONE_NEWNET | Linux.CLONE_NEWPID;
+    /**
+     * Launchers kept ready with their namespaces already unshared. Two cover a replica start
+     * plus a restart after a crash; a burst beyond that unshares on the start path.
+     */
+    static final int READY_LAUNCHERS = 2;
 
-    private final Path stateDir;
     private final Path init;
+    private final Path stagingRoot;
+    private final Path stateDir;
     private final Cgroups cgroups;
     private final int lifeline;
+    private final Launchers launchers;
 
-    SandboxRuntime(Path stateDir, Path init, Cgroups cgroups, int lifeline) {
+    SandboxRuntime(Path stateDir, Path init, Cgroups cgroups, int lifeline, int readyLaunchers) {
         this.stateDir = stateDir;
         this.init = init;
+        this.stagingRoot = stateDir.resolve("root");
         this.cgroups = cgroups;
         this.lifeline = lifeline;
+        this.launchers = new Launchers(readyLaunchers);
     }
 
     /**
-     * Prepares a runtime keeping per-sandbox state under {@code stateDir}. Fails with a one-line
+     * Prepares a runtime keeping its state under {@code stateDir}. Fails with a one-line
      * reason when the host cannot run sandboxes (not root, not Linux, no cgroups).
      */
     public static SandboxRuntime open(Path stateDir, String cgroupGroup) throws SandboxException {
+        return open(stateDir, cgroupGroup, READY_LAUNCHERS);
+    }
+
+    /** As {@link #open(Path, String)}, with {@code readyLaunchers} launchers unshared ahead of time (0: none). */
+    public static SandboxRuntime open(Path stateDir, String cgroupGroup, int readyLaunchers) throws SandboxException {
         String missing = HostSupport.whatIsMissing();
         if (missing != null) throw new SandboxException(missing);
         try {
@@ -55,7 +69,10 @@ public final class SandboxRuntime {
             Path bin = stateDir.resolve("bin");
             Files.createDirectories(bin);
             Path init = installInit(bin);
-            return new SandboxRuntime(stateDir, init, cgroups, Spawn.lifeline());
+            // Every sandbox stages its root here, each in its own mount namespace: the host only
+            // ever sees this one empty directory, and a start needs no mkdir or rmdir of its own.
+            Files.createDirectories(stateDir.resolve("root"));
+            return new SandboxRuntime(stateDir, init, cgroups, Spawn.lifeline(), readyLaunchers);
         } catch (IOException | RuntimeException e) {
             throw new SandboxException("cannot prepare the sandbox runtime: " + e.getMessage(), e);
         }
@@ -66,13 +83,15 @@ public final class SandboxRuntime {
         cgroups.removeAll();
         try (var dirs = Files.list(stateDir)) {
             for (Path d : dirs.toList()) {
-                if (!d.getFileName().toString().equals("bin")) deleteTree(d);
+                String name = d.getFileName().toString();
+                if (!name.equals("bin") && !name.equals("root")) deleteTree(d);
             }
         }
     }
 
     /** Destroys what is left and removes this runtime's cgroup group and state directory. */
     public void close() throws IOException {
+        launchers.close();
         cgroups.removeGroup();
         deleteTree(stateDir);
     }
@@ -112,75 +131,65 @@ public final class SandboxRuntime {
         if (outbound && OutboundNetwork.whatIsMissing() != null) {
             throw new SandboxException("sandbox " + spec.id() + ": " + OutboundNetwork.whatIsMissing());
         }
-        Path dir = stateDir.resolve(spec.id());
-        Path root = dir.resolve("root");
+        List<String> command = initCommand(init, spec, stagingRoot, cgroups.joinFiles(spec.id()));
+        // The launcher stages the root filesystem while this thread creates the cgroup; init
+        // joins the cgroup, so the launcher spawns it only once the cgroup exists.
+        CompletableFuture<Void> cgroupMade = new CompletableFuture<>();
+        CompletableFuture<Spawn.Child> spawned = launchers.launch(sys -> {
+            RootfsBuilder.build(stagingRoot, spec, sys);
+            cgroupMade.join();
+            return Spawn.spawn(command, lifeline, stdio == Stdio.INHERIT);
+        });
         Cgroups.Cgroup cgroup;
         try {
-            Files.createDirectory(dir);
-        } catch (IOException e) {
-            throw new SandboxException("sandbox " + spec.id() + ": cannot create state directory " + dir + ": " + e, e);
-        }
-        try {
-            Files.createDirectory(root);
             cgroup = cgroups.create(spec.id(), spec.limits());
-        } catch (IOException e) {
-            deleteTree(dir);
+            cgroupMade.complete(null);
+        } catch (IOException | RuntimeException e) {
+            cgroupMade.completeExceptionally(e);
+            spawned.handle((child, failure) -> child).join();
+            launchers.refill();
             throw new SandboxException("sandbox " + spec.id() + ": cannot create cgroup: " + e.getMessage(), e);
         }
-        List<String> command = initCommand(init, spec, root, cgroup);
-        AtomicReference<Object> outcome = new AtomicReference<>();
-        Thread launcher = Thread.ofPlatform().name("sandbox-launch-" + spec.id()).unstarted(() -> {
+        Spawn.Child child;
+        try {
+            child = spawned.join();
+        } catch (CompletionException e) {
+            launchers.refill();
             try {
-                NativeSyscalls sys = NativeSyscalls.INSTANCE;
-                sys.unshare(NAMESPACES);
-                RootfsBuilder.build(root, spec, sys);
-                outcome.set(Spawn.spawn(command, lifeline, stdio == Stdio.INHERIT));
-            } catch (Throwable t) {
-                outcome.set(t);
+                cgroup.destroy();
+            } catch (IOException ignored) {
+                // reported below
             }
-        });
-        launcher.start();
-        try {
-            launcher.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            Throwable t = e.getCause() != null ? e.getCause() : e;
+            throw new SandboxException("sandbox " + spec.id() + ": " + t.getMessage(), t);
         }
-        Object result = outcome.get();
-        if (result instanceof Spawn.Child child) {
-            Sandbox sandbox = new Sandbox(spec.id(), child, cgroup, dir);
-            if (outbound) {
+        // Init now sets the sandbox up on its own: a good moment to replace the launcher just used.
+        launchers.refill();
+        Sandbox sandbox = new Sandbox(spec.id(), child, cgroup);
+        if (outbound) {
+            try {
+                sandbox.attachNetworkHelper(OutboundNetwork.attach(child.pid(), lifeline));
+            } catch (IOException e) {
                 try {
-                    sandbox.attachNetworkHelper(OutboundNetwork.attach(child.pid(), lifeline));
-                } catch (IOException e) {
-                    try {
-                        sandbox.destroy();
-                    } catch (IOException ignored) {
-                        // reported below
-                    }
-                    throw new SandboxException("sandbox " + spec.id() + ": cannot start slirp4netns: " + e.getMessage(), e);
+                    sandbox.destroy();
+                } catch (IOException ignored) {
+                    // reported below
                 }
+                throw new SandboxException("sandbox " + spec.id() + ": cannot start slirp4netns: " + e.getMessage(), e);
             }
-            return sandbox;
         }
-        try {
-            cgroup.destroy();
-        } catch (IOException ignored) {
-            // reported below
-        }
-        deleteTree(dir);
-        Throwable t = result instanceof Throwable th ? th : new IllegalStateException("launcher thread did not finish");
-        throw new SandboxException("sandbox " + spec.id() + ": " + t.getMessage(), t);
+        return sandbox;
     }
 
     /** skiff-init's argv for {@code spec}; shared with the benchmark's step-by-step replay. */
-    static List<String> initCommand(Path init, SandboxSpec spec, Path root, Cgroups.Cgroup cgroup) {
+    static List<String> initCommand(Path init, SandboxSpec spec, Path root, List<Path> cgroupJoinFiles) {
         List<String> cmd = new ArrayList<>();
         cmd.add(init.toString());
         cmd.add("--root");
         cmd.add(root.toString());
-        for (Path procs : cgroup.procsFiles()) {
+        for (Path join : cgroupJoinFiles) {
             cmd.add("--cgroup");
-            cmd.add(procs.toString());
+            cmd.add(join.toString());
         }
         cmd.add("--hostname");
         cmd.add(spec.hostname());
@@ -209,14 +218,6 @@ public final class SandboxRuntime {
 
     /** Removes a directory tree on the host. Never follows symlinks. */
     static void deleteTree(Path dir) {
-        // A sandbox's state dir normally holds just the (host-side empty) root: two rmdirs.
-        try {
-            Files.deleteIfExists(dir.resolve("root"));
-            Files.deleteIfExists(dir);
-            return;
-        } catch (IOException notEmpty) {
-            // walk it below
-        }
         try {
             Files.walkFileTree(dir, new SimpleFileVisitor<>() {
                 @Override

@@ -192,20 +192,22 @@ class CgroupsV1Test {
 
     @Test
     void withoutACpuHierarchyCreateStillAppliesMemoryAndPids() throws IOException {
-        Cgroups.Cgroup cg = new CgroupsV1(Map.of("memory", memory, "pids", pids)).create("nocpu", new Limits(32L << 20, 8, 500));
+        CgroupsV1 cgroups = new CgroupsV1(Map.of("memory", memory, "pids", pids));
+        cgroups.create("nocpu", new Limits(32L << 20, 8, 500));
         assertEquals("33554432", read(memory.resolve("nocpu/memory.limit_in_bytes")));
         assertEquals("8", read(pids.resolve("nocpu/pids.max")));
-        assertEquals(2, cg.procsFiles().size());
+        assertEquals(2, cgroups.joinFiles("nocpu").size());
     }
 
     @Test
-    void procsFilesListTheCgroupProcsOfEveryControllerDirectory() throws IOException {
-        Cgroups.Cgroup cg = all().create("p", Limits.DEFAULT);
+    void initJoinsThroughTheTasksFileOfEveryControllerDirectory() throws IOException {
+        CgroupsV1 cgroups = all();
+        cgroups.create("p", Limits.DEFAULT);
         assertEquals(
-                java.util.Set.of(memory.resolve("p/cgroup.procs"), pids.resolve("p/cgroup.procs"),
-                        cpu.resolve("p/cgroup.procs"), cpuacct.resolve("p/cgroup.procs")),
-                java.util.Set.copyOf(cg.procsFiles()));
-        assertEquals(4, cg.procsFiles().size());
+                java.util.Set.of(memory.resolve("p/tasks"), pids.resolve("p/tasks"),
+                        cpu.resolve("p/tasks"), cpuacct.resolve("p/tasks")),
+                java.util.Set.copyOf(cgroups.joinFiles("p")));
+        assertEquals(4, cgroups.joinFiles("p").size());
     }
 
     @Test

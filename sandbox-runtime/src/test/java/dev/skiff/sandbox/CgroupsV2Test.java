@@ -82,10 +82,12 @@ class CgroupsV2Test {
     }
 
     @Test
-    void procsFilesIsTheSandboxCgroupProcs() throws IOException {
+    void initJoinsThroughTheSandboxCgroupProcs() throws IOException {
         Path sandboxes = Files.createDirectory(own.resolve("sandboxes"));
-        Cgroups.Cgroup cg = new CgroupsV2(sandboxes).create("p", Limits.DEFAULT);
-        assertEquals(List.of(sandboxes.resolve("p/cgroup.procs")), cg.procsFiles());
+        CgroupsV2 cgroups = new CgroupsV2(sandboxes);
+        cgroups.create("p", Limits.DEFAULT);
+        assertEquals(List.of(sandboxes.resolve("p/cgroup.procs")), cgroups.joinFiles("p"));
+        assertTrue(Files.isDirectory(cgroups.joinFiles("p").get(0).getParent()), "the join file is in the cgroup create() made");
     }
 
     @Test

@@ -61,6 +61,35 @@ class SandboxChurnTest {
         pool.shutdown();
     }
 
+    @Test
+    void everySandboxHasNamespacesOfItsOwnThoughLaunchersUnshareAheadOfTime() throws Exception {
+        // Launchers unshare before they know their sandbox; none may be handed out twice, and a
+        // burst larger than the ready pool (which unshares on the start path) gets the same.
+        SandboxRuntime runtime = SandboxTestSupport.runtime();
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        List<java.util.concurrent.Future<Sandbox>> starts = new java.util.ArrayList<>();
+        for (int i = 0; i < 3 * SandboxRuntime.READY_LAUNCHERS + 2; i++) {
+            String id = "ns-" + i;
+            starts.add(pool.submit(() -> runtime.start(SandboxTestSupport.spec(id).command("/bin/sleep", "30").build())));
+        }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        List<String> kinds = List.of("net", "pid", "uts", "ipc");
+        for (String kind : kinds) seen.add(Files.readSymbolicLink(Path.of("/proc/self/ns/" + kind)).toString());
+        List<Sandbox> sandboxes = new java.util.ArrayList<>();
+        try {
+            for (var f : starts) sandboxes.add(f.get(60, java.util.concurrent.TimeUnit.SECONDS));
+            for (Sandbox s : sandboxes) {
+                for (String kind : kinds) {
+                    String ns = Files.readSymbolicLink(Path.of("/proc/" + s.pid() + "/ns/" + kind)).toString();
+                    org.junit.jupiter.api.Assertions.assertTrue(seen.add(ns), s.id() + " shares its " + ns + " with the host or another sandbox");
+                }
+            }
+        } finally {
+            for (Sandbox s : sandboxes) s.destroy();
+            pool.shutdown();
+        }
+    }
+
     private static long openFds() throws Exception {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.count();
