@@ -94,7 +94,7 @@ final class ConcurrencyWindow {
         return total;
     }
 
-    private int reportedReplicas(Instant now, Duration maxAge) {
+    int reportedReplicas(Instant now, Duration maxAge) {
         long total = 0;
         for (TreeMap<Long, LoadSample> seconds : byInvoker.values()) {
             LoadSample s = latest(seconds, now.getEpochSecond(), now, maxAge);
