@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -108,7 +109,7 @@ class FunctionScalerTest {
         // A 1 s stable window and no scale-down rate, so the count falls from 6 to 1 at once without a delay.
         Map<String, Object> fast = Map.of("stableWindow", "1s", "panicWindow", "1s", "sampleMaxAge", "1s", "maxScaleDownRate", 1000);
         Scenario plain = new Scenario(target5(fast, 0, 100), 6).load("a", 20);
-        Map<String, Object> delayed = new java.util.HashMap<>(fast);
+        Map<String, Object> delayed = new HashMap<>(fast);
         delayed.put("scaleDownDelay", "30s");
         Scenario held = new Scenario(target5(delayed, 0, 100), 6).load("a", 20);
         assertEquals(6, plain.run(10).get(9).desiredReplicas());

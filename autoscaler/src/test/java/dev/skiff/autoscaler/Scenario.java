@@ -1,6 +1,5 @@
 package dev.skiff.autoscaler;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,9 +72,5 @@ final class Scenario {
 
     static Instant at(double seconds) {
         return Instant.ofEpochMilli(1_700_000_000_000L + Math.round(seconds * 1000));
-    }
-
-    static Duration seconds(double seconds) {
-        return Duration.ofMillis(Math.round(seconds * 1000));
     }
 }
