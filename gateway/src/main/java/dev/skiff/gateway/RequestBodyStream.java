@@ -22,7 +22,8 @@ final class RequestBodyStream extends InputStream {
     private final long limit;
     private final LinkedBlockingQueue<Object> chunks = new LinkedBlockingQueue<>();
     private long received;
-    private boolean paused;
+    /** Written on the event loop, read by the call thread: it asks for a resume only when needed. */
+    private volatile boolean paused;
     private Buffer current;
     private int pos;
     private boolean ended;
@@ -48,6 +49,16 @@ final class RequestBodyStream extends InputStream {
         if (chunks.size() >= HIGH_WATER && !paused) {
             paused = true;
             request.pause();
+            // The reader may have drained the queue before it could see the pause: check again.
+            if (chunks.size() < HIGH_WATER / 2) resume();
+        }
+    }
+
+    /** On the event loop. */
+    private void resume() {
+        if (paused) {
+            paused = false;
+            request.resume();
         }
     }
 
@@ -68,12 +79,8 @@ final class RequestBodyStream extends InputStream {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while reading the request body");
             }
-            if (chunks.size() < HIGH_WATER / 2) context.runOnContext(v -> {
-                if (paused) {
-                    paused = false;
-                    request.resume();
-                }
-            });
+            // Only a paused request needs the event loop: each runOnContext wakes it up.
+            if (paused && chunks.size() < HIGH_WATER / 2) context.runOnContext(v -> resume());
             if (next == END) {
                 ended = true;
                 return -1;
