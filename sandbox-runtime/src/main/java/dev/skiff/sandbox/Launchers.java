@@ -63,9 +63,10 @@ final class Launchers implements AutoCloseable {
 
     /** Starts launchers in the background until {@code ready} are parked or coming. */
     void refill() {
-        while (!closed && parkedOrComing.get() < ready) {
-            parkedOrComing.incrementAndGet();
-            start(null);
+        while (!closed) {
+            int n = parkedOrComing.get();
+            if (n >= ready) return;
+            if (parkedOrComing.compareAndSet(n, n + 1)) start(null);
         }
     }
 

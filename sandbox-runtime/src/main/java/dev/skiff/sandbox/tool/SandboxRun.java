@@ -87,7 +87,7 @@ public final class SandboxRun {
             // Each run is its own runtime (state and cgroup group named by our pid), so concurrent
             // runs never clean up each other's sandboxes.
             long self = ProcessHandle.current().pid();
-            SandboxRuntime runtime = SandboxRuntime.open(Path.of("/run/skiff/run/" + self), "skiff-run-" + self);
+            SandboxRuntime runtime = SandboxRuntime.open(Path.of("/run/skiff/run/" + self), "skiff-run-" + self, 0); // one sandbox: nothing to unshare ahead
             Sandbox sandbox = runtime.start(spec, SandboxRuntime.Stdio.INHERIT);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> sandbox.signal(15)));
             Sandbox.Exit exit = sandbox.onExit().join();
