@@ -298,7 +298,6 @@ public final class InvokerBench {
     static HttpLoad.Connection awaitAcceptLikeInvoker(Path socket, BooleanSupplier died) throws Exception {
         UnixDomainSocketAddress addr = UnixDomainSocketAddress.of(socket);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        long pause = 1;
         while (true) {
             if (died.getAsBoolean()) throw new IllegalStateException("the sandboxed FDK died before listening on " + socket);
             if (Files.exists(socket)) {
@@ -309,8 +308,7 @@ public final class InvokerBench {
                 }
             }
             if (System.nanoTime() > deadline) throw new IllegalStateException("not listening after 30 s on " + socket);
-            Thread.sleep(pause);
-            pause = Math.min(pause * 2, 10);
+            Thread.sleep(1); // as ReplicaLauncher.awaitReady: a 1 ms poll
         }
     }
 
@@ -729,7 +727,7 @@ public final class InvokerBench {
         Series hostCall = new Series("  same + first call answered");
         Series sandbox = new Series("sandbox: start (invoker's spec) -> socket accepts, polled every 0.1 ms");
         Series sandboxCall = new Series("  same + first call answered");
-        Series sandboxBackoff = new Series("  the same start seen the way awaitReady polls (1, 2, 4, 8, 10 ms...): later by");
+        Series sandboxBackoff = new Series("  the same start seen the way awaitReady polls (every 1 ms): later by");
         Series skiffCall = new Series("Skiff: first call to /fn/cold -> answered (TCP connect included)");
         Series launcher = new Series("  of which the invoker's cold start (skiff_cold_start_duration)");
         Series second = new Series("  the call right after it (replica warm, new TCP connection)");
