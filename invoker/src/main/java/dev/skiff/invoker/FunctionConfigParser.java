@@ -128,7 +128,9 @@ public final class FunctionConfigParser {
         try {
             return ScalingConfig.fromMap((Map<?, ?>) section, concurrency, minScale, maxScale);
         } catch (IllegalArgumentException e) {
-            throw new InvalidFunctionException("invalid_func_yaml", "func.yaml scale: " + e.getMessage());
+            // ScalingConfig's messages name the key (scale.target, func.yaml scale: ...); say where only when they do not.
+            String message = e.getMessage().contains("scale") ? e.getMessage() : "func.yaml scale: " + e.getMessage();
+            throw new InvalidFunctionException("invalid_func_yaml", message);
         }
     }
 

@@ -107,6 +107,34 @@ class AutoscalerFaultsTest {
         producer.flush();
     }
 
+    @Test
+    void aBrokerRestartIsRiddenOutAndEveryRoleReconnects() throws Exception {
+        deploy("survivor", "maxScale: 3\nscale:\n  stableWindow: 6s\n  scaleToZeroGrace: 1s\n", "");
+        LocalKafkaResource.stopBroker();
+        try {
+            // Calls do not need the broker.
+            for (int i = 0; i < 3; i++) given().when().get("/fn/survivor").then().statusCode(200).body(equalTo("ok"));
+            Thread.sleep(3000); // samples and decisions fail meanwhile, and must not stop their channels
+        } finally {
+            LocalKafkaResource.startBrokerAgain();
+        }
+        // Samples reach the autoscaler again (fn.metrics, both ends), its decisions reach the
+        // invoker again (fn.scale, both ends): load reported by a made-up invoker ends with
+        // survivor's maxScale of 3 replicas here.
+        try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (invoker.replicas("survivor") < 3) {
+                if (System.nanoTime() > deadline) {
+                    fail("no scaling after the broker restart: desired " + desired("survivor") + ", replicas " + invoker.replicas("survivor"));
+                }
+                producer.send(record("fn.metrics", "survivor", "{\"invoker\": \"made-up\", \"function\": \"survivor\", \"at\": \""
+                        + Instant.now() + "\", \"inFlight\": 30, \"queued\": 0, \"replicas\": 1, \"calls\": 30}"));
+                Thread.sleep(200);
+            }
+        }
+        given().when().get("/fn/survivor").then().statusCode(200).body(equalTo("ok"));
+    }
+
     static String decision(String function, int desired, Instant at) {
         return "{\"function\": \"" + function + "\", \"desired\": " + desired + ", \"panicking\": false, \"stableConcurrency\": 0,"
                 + " \"panicConcurrency\": 0, \"at\": \"" + at + "\", \"reason\": \"test\"}";

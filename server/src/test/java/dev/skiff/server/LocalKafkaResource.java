@@ -13,7 +13,10 @@ import java.util.UUID;
  * them share one application and one broker (different resource sets would restart Quarkus).
  */
 public class LocalKafkaResource implements QuarkusTestResourceLifecycleManager {
-    private LocalKafka kafka;
+    // Static so that a test can restart the broker (same data, same port) under the running app.
+    private static LocalKafka kafka;
+    private static java.nio.file.Path dataDir;
+    private static int port;
 
     @Override
     public Map<String, String> start() {
@@ -22,7 +25,9 @@ public class LocalKafkaResource implements QuarkusTestResourceLifecycleManager {
         // mapping checks, and an unknown skiff.* key would stop the application from starting.
         System.setProperty(LocalKafka.JVM_OPTIONS_PROPERTY, "-XX:TieredStopAtLevel=1");
         try {
-            kafka = LocalKafka.start(Files.createTempDirectory("skiff-test-kafka"), 0);
+            dataDir = Files.createTempDirectory("skiff-test-kafka");
+            kafka = LocalKafka.start(dataDir, 0);
+            port = Integer.parseInt(kafka.bootstrapServers().substring(kafka.bootstrapServers().lastIndexOf(':') + 1));
         } catch (IOException e) {
             throw new IllegalStateException("could not start the test Kafka broker: " + e.getMessage(), e);
         } finally {
@@ -36,6 +41,21 @@ public class LocalKafkaResource implements QuarkusTestResourceLifecycleManager {
     /** For tests that produce their own records onto the topics. */
     static String bootstrapServers() {
         return org.eclipse.microprofile.config.ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class);
+    }
+
+    /** Stops the broker (as a crash of it would, but cleanly). */
+    static synchronized void stopBroker() {
+        kafka.close();
+    }
+
+    /** Starts it again with the same data on the same port. */
+    static synchronized void startBrokerAgain() throws IOException {
+        System.setProperty(LocalKafka.JVM_OPTIONS_PROPERTY, "-XX:TieredStopAtLevel=1");
+        try {
+            kafka = LocalKafka.start(dataDir, port);
+        } finally {
+            System.clearProperty(LocalKafka.JVM_OPTIONS_PROPERTY);
+        }
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.skiff.server.scale;
 import dev.skiff.autoscaler.Autoscaler;
 import dev.skiff.autoscaler.Decision;
 import dev.skiff.autoscaler.LoadSample;
+import dev.skiff.autoscaler.ScalingConfig;
 import dev.skiff.gateway.FunctionStore;
 import dev.skiff.invoker.SkiffConfig;
 import io.micrometer.core.instrument.Gauge;
@@ -58,8 +59,13 @@ public class AutoscalerRole {
 
     private final Autoscaler autoscaler = new Autoscaler();
     private final Map<String, Decision> latest = new ConcurrentHashMap<>();
-    /** When each function's current version was deployed, and how long a fresh deploy keeps a replica. */
+    /** Until when a function keeps its last replica after a deploy or this role's (re)start. */
     private final Map<String, Instant> keepOneUntil = new ConcurrentHashMap<>();
+    /** Replicas each invoker reported last, per function: whether there is a replica to keep. */
+    private final Map<String, Map<String, LoadSample>> lastSamples = new ConcurrentHashMap<>();
+    private volatile Instant startedAt = Instant.now();
+    /** When this role first saw each function (since its start): decisions wait for its samples. */
+    private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
     private final Set<String> gauged = ConcurrentHashMap.newKeySet();
     private volatile boolean paused;
     private ScheduledExecutorService timer;
@@ -70,6 +76,7 @@ public class AutoscalerRole {
             LOG.info("autoscaler role off (skiff.autoscaler.enabled=false)");
             return;
         }
+        startedAt = Instant.now();
         timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("autoscaler").daemon().factory());
         timer.scheduleAtFixedRate(this::tick, EVERY_MS, EVERY_MS, TimeUnit.MILLISECONDS);
     }
@@ -83,9 +90,12 @@ public class AutoscalerRole {
         paused = true;
         for (String f : autoscaler.functions()) autoscaler.forget(f);
         latest.clear();
+        lastSamples.clear();
+        firstSeen.clear();
     }
 
     public void resume() {
+        startedAt = Instant.now();
         paused = false;
     }
 
@@ -95,6 +105,7 @@ public class AutoscalerRole {
         try {
             LoadSample sample = ScaleMessages.parseSample(payload);
             Optional<String> skipped = autoscaler.observe(sample);
+            if (skipped.isEmpty()) lastSamples.computeIfAbsent(sample.function(), f -> new ConcurrentHashMap<>()).put(sample.invoker(), sample);
             // A function deleted or not yet seen by this role: normal for a second or so, not worth a warning.
             skipped.ifPresent(reason -> LOG.debugf("skipping a sample: %s", reason));
         } catch (ScaleMessages.MalformedMessage e) {
@@ -111,7 +122,8 @@ public class AutoscalerRole {
             Instant now = Instant.now();
             for (var e : autoscaler.decideAll(now, Map.of()).entrySet()) {
                 String function = e.getKey();
-                Decision d = keepTheDeployedReplica(function, e.getValue(), now);
+                if (waitingForSamples(function, now)) continue;
+                Decision d = keepTheLastReplica(function, e.getValue(), now);
                 Decision before = latest.put(function, d);
                 gauges(function);
                 if (before == null || before.desiredReplicas() != d.desiredReplicas() || before.panicking() != d.panicking()) {
@@ -132,28 +144,52 @@ public class AutoscalerRole {
             var config = s.deployment().config();
             deployed.add(config.name());
             autoscaler.configure(config.name(), config.scaling());
-            keepOneUntil.put(config.name(),
-                    s.deployedAt().plus(config.scaling().stableWindow()).plus(config.scaling().scaleToZeroGrace()));
+            firstSeen.putIfAbsent(config.name(), Instant.now());
+            Instant since = s.deployedAt().isAfter(startedAt) ? s.deployedAt() : startedAt;
+            keepOneUntil.put(config.name(), since.plus(config.scaling().stableWindow()).plus(config.scaling().scaleToZeroGrace()));
         }
         for (String f : autoscaler.functions()) {
             if (!deployed.contains(f)) {
                 autoscaler.forget(f);
                 latest.remove(f);
                 keepOneUntil.remove(f);
+                lastSamples.remove(f);
+                firstSeen.remove(f);
             }
         }
     }
 
     /**
-     * A deploy counts as a call: the replica it warmed stays as long as one would after a call
-     * (stableWindow + scaleToZeroGrace). Without this the first decision, with no sample that
-     * ever showed traffic, would stop the replica the deploy just waited for.
+     * A deploy, and this role's own (re)start, count as a call: a replica that exists then stays
+     * as long as one would after a call (stableWindow + scaleToZeroGrace). Without this the first
+     * decisions, made without a sample that ever showed traffic, would stop the replica a deploy
+     * just waited for, or every idle replica at once when the autoscaler comes back. It never
+     * starts one: with no replica reported, zero stays zero.
      */
-    private Decision keepTheDeployedReplica(String function, Decision d, Instant now) {
+    private Decision keepTheLastReplica(String function, Decision d, Instant now) {
         Instant until = keepOneUntil.get(function);
-        if (d.desiredReplicas() > 0 || until == null || !now.isBefore(until)) return d;
+        if (d.desiredReplicas() > 0 || until == null || !now.isBefore(until) || reportedReplicas(function, now) == 0) return d;
         return new Decision(1, d.panicking(), d.stableConcurrency(), d.panicConcurrency(), d.currentConcurrency(),
-                d.reason() + "; deployed recently, keeps 1");
+                d.reason() + "; keeps 1 after a deploy or an autoscaler restart");
+    }
+
+    /**
+     * No decision for a function until its invokers had a chance to report it (a sample or
+     * sampleMaxAge): a decision made from nothing would say zero. Without a decision the
+     * invokers keep what they have.
+     */
+    private boolean waitingForSamples(String function, Instant now) {
+        Instant seen = firstSeen.get(function);
+        return !lastSamples.containsKey(function) && seen != null && now.isBefore(seen.plus(ScalingConfig.DEFAULT_SAMPLE_MAX_AGE));
+    }
+
+    private int reportedReplicas(String function, Instant now) {
+        Map<String, LoadSample> byInvoker = lastSamples.get(function);
+        if (byInvoker == null) return 0;
+        Instant oldest = now.minus(ScalingConfig.DEFAULT_SAMPLE_MAX_AGE);
+        int replicas = 0;
+        for (LoadSample sample : byInvoker.values()) if (sample.at().isAfter(oldest)) replicas += sample.replicas();
+        return replicas;
     }
 
     private void gauges(String function) {
