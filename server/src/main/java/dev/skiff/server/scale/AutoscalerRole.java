@@ -66,6 +66,8 @@ public class AutoscalerRole {
     private volatile Instant startedAt = Instant.now();
     /** When this role first saw each function (since its start): decisions wait for its samples. */
     private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
+    /** Each function's scale.sampleMaxAge: how long an invoker's latest sample counts. */
+    private final Map<String, java.time.Duration> sampleMaxAge = new ConcurrentHashMap<>();
     private final Set<String> gauged = ConcurrentHashMap.newKeySet();
     private volatile boolean paused;
     private ScheduledExecutorService timer;
@@ -129,7 +131,7 @@ public class AutoscalerRole {
                 if (before == null || before.desiredReplicas() != d.desiredReplicas() || before.panicking() != d.panicking()) {
                     LOG.infof("%s: %d replicas wanted%s (%s)", function, d.desiredReplicas(), d.panicking() ? ", panicking" : "", d.reason());
                 }
-                decisions.send(KafkaRecord.of(function, ScaleMessages.decision(function, d, now)));
+                decisions.send(KafkaRecord.of(function, ScaleMessages.decision(function, d, now, reportingInvokers(function, now))));
             }
         } catch (RuntimeException e) {
             // The timer must survive anything (a broker that is down included): next second, again.
@@ -145,6 +147,7 @@ public class AutoscalerRole {
             deployed.add(config.name());
             autoscaler.configure(config.name(), config.scaling());
             firstSeen.putIfAbsent(config.name(), Instant.now());
+            sampleMaxAge.put(config.name(), config.scaling().sampleMaxAge());
             Instant since = s.deployedAt().isAfter(startedAt) ? s.deployedAt() : startedAt;
             keepOneUntil.put(config.name(), since.plus(config.scaling().stableWindow()).plus(config.scaling().scaleToZeroGrace()));
         }
@@ -155,6 +158,7 @@ public class AutoscalerRole {
                 keepOneUntil.remove(f);
                 lastSamples.remove(f);
                 firstSeen.remove(f);
+                sampleMaxAge.remove(f);
             }
         }
     }
@@ -180,13 +184,26 @@ public class AutoscalerRole {
      */
     private boolean waitingForSamples(String function, Instant now) {
         Instant seen = firstSeen.get(function);
-        return !lastSamples.containsKey(function) && seen != null && now.isBefore(seen.plus(ScalingConfig.DEFAULT_SAMPLE_MAX_AGE));
+        return !lastSamples.containsKey(function) && seen != null && now.isBefore(seen.plus(maxAge(function)));
+    }
+
+    /** Invokers whose latest sample of the function is fresh: the decision is spread over them. */
+    private int reportingInvokers(String function, Instant now) {
+        Map<String, LoadSample> byInvoker = lastSamples.get(function);
+        if (byInvoker == null) return 1;
+        Instant oldest = now.minus(maxAge(function));
+        int count = (int) byInvoker.values().stream().filter(sample -> sample.at().isAfter(oldest)).count();
+        return Math.max(1, count);
+    }
+
+    private java.time.Duration maxAge(String function) {
+        return sampleMaxAge.getOrDefault(function, ScalingConfig.DEFAULT_SAMPLE_MAX_AGE);
     }
 
     private int reportedReplicas(String function, Instant now) {
         Map<String, LoadSample> byInvoker = lastSamples.get(function);
         if (byInvoker == null) return 0;
-        Instant oldest = now.minus(ScalingConfig.DEFAULT_SAMPLE_MAX_AGE);
+        Instant oldest = now.minus(maxAge(function));
         int replicas = 0;
         for (LoadSample sample : byInvoker.values()) if (sample.at().isAfter(oldest)) replicas += sample.replicas();
         return replicas;

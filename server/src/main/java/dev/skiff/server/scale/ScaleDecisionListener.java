@@ -31,9 +31,10 @@ public class ScaleDecisionListener {
                 LOG.debugf("ignoring a decision for %s from %s ago", command.function(), age);
                 return;
             }
-            int change = invoker.scaleTo(command.function(), command.desired());
+            int change = invoker.scaleTo(command.function(), command.share());
             if (change != 0) {
-                LOG.infof("%s: desired %d replicas%s, %s %d", command.function(), command.desired(),
+                LOG.infof("%s: desired %d replicas%s%s, %s %d", command.function(), command.desired(),
+                        command.invokers() > 1 ? " over " + command.invokers() + " invokers" : "",
                         command.panicking() ? " (panic)" : "", change > 0 ? "starting" : "stopping", Math.abs(change));
             }
         } catch (ScaleMessages.MalformedMessage e) {

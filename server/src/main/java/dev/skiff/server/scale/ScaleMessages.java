@@ -17,7 +17,7 @@ import java.time.format.DateTimeParseException;
  *
  * <pre>
  * fn.metrics  {"invoker":"host-123","function":"hello","at":"2026-11-22T23:00:00Z","inFlight":3,"queued":0,"replicas":1,"calls":12}
- * fn.scale    {"function":"hello","desired":4,"panicking":false,"stableConcurrency":2.5,"panicConcurrency":3.1,"at":"…","reason":"…"}
+ * fn.scale    {"function":"hello","desired":4,"panicking":false,"stableConcurrency":2.5,"panicConcurrency":3.1,"at":"…","reason":"…","invokers":1}
  * </pre>
  */
 public final class ScaleMessages {
@@ -32,8 +32,16 @@ public final class ScaleMessages {
         }
     }
 
-    /** What the invoker acts on: the desired replicas of one function, decided at {@code at}. */
-    public record ScaleCommand(String function, int desired, boolean panicking, Instant at) {}
+    /**
+     * What the invoker acts on: the desired replicas of one function in total, decided at
+     * {@code at}, and over how many invokers (those that reported it) they are to be spread.
+     */
+    public record ScaleCommand(String function, int desired, boolean panicking, Instant at, int invokers) {
+        /** This invoker's share: the total spread evenly, rounded up (never a replica short). */
+        public int share() {
+            return invokers <= 1 ? desired : (desired + invokers - 1) / invokers;
+        }
+    }
 
     public static String sample(ConcurrencySample s) {
         ObjectNode n = JSON.createObjectNode();
@@ -42,11 +50,11 @@ public final class ScaleMessages {
         return n.toString();
     }
 
-    public static String decision(String function, Decision d, Instant at) {
+    public static String decision(String function, Decision d, Instant at, int invokers) {
         ObjectNode n = JSON.createObjectNode();
         n.put("function", function).put("desired", d.desiredReplicas()).put("panicking", d.panicking())
                 .put("stableConcurrency", finite(d.stableConcurrency())).put("panicConcurrency", finite(d.panicConcurrency()))
-                .put("at", at.toString()).put("reason", d.reason());
+                .put("at", at.toString()).put("reason", d.reason()).put("invokers", Math.max(1, invokers));
         return n.toString();
     }
 
@@ -59,8 +67,10 @@ public final class ScaleMessages {
     public static ScaleCommand parseDecision(String payload) throws MalformedMessage {
         JsonNode n = object(payload);
         JsonNode panicking = n.get("panicking");
+        // "invokers" is optional: without it, one invoker carries the whole count.
+        int invokers = n.has("invokers") ? Math.max(1, count(n, "invokers")) : 1;
         return new ScaleCommand(text(n, "function"), count(n, "desired"), panicking != null && panicking.asBoolean(false),
-                instant(n, "at"));
+                instant(n, "at"), invokers);
     }
 
     private static double finite(double v) {
