@@ -32,6 +32,7 @@ public final class InProcessInvoker implements AutoCloseable {
             @Override public Duration stopGrace() { return Duration.ofSeconds(10); }
             @Override public Duration shutdownDrain() { return Duration.ofSeconds(30); }
             @Override public Duration reapInterval() { return Duration.ofSeconds(1); }
+            @Override public boolean autoscalerEnabled() { return false; }
         };
         // Quarkus serves a Prometheus registry; the meters (and their histograms) are the same.
         invoker.registry = new SimpleMeterRegistry();

@@ -113,6 +113,7 @@ class FunctionStoreTest {
             @Override public Duration stopGrace() { return Duration.ofSeconds(10); }
             @Override public Duration shutdownDrain() { return Duration.ofSeconds(30); }
             @Override public Duration reapInterval() { return Duration.ofSeconds(1); }
+            @Override public boolean autoscalerEnabled() { return true; }
         };
     }
 }

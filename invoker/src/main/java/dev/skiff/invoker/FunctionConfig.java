@@ -1,5 +1,6 @@
 package dev.skiff.invoker;
 
+import dev.skiff.autoscaler.ScalingConfig;
 import java.time.Duration;
 import java.util.Map;
 
@@ -21,7 +22,8 @@ public record FunctionConfig(
         Map<String, String> env,
         boolean outboundNetwork,
         int maxQueue,
-        int minScale) {
+        int minScale,
+        ScalingConfig scaling) {
 
     public FunctionConfig {
         env = Map.copyOf(env);

@@ -3,6 +3,7 @@ package dev.skiff.invoker;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.skiff.autoscaler.ScalingConfig;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,12 +31,13 @@ import java.util.regex.Pattern;
  * idleTimeout: 300s
  * env: {KEY: value}
  * network: none         # none: loopback only; outbound: may connect out (NAT), never to the host
+ * scale: {target: 5}    # autoscaling knobs, checked by the autoscaler's ScalingConfig.fromMap
  * </pre>
  */
 public final class FunctionConfigParser {
     public static final Pattern NAME = Pattern.compile("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
     private static final List<String> KEYS = List.of("name", "runtime", "handler", "memory", "pids", "cpu", "concurrency",
-            "minScale", "maxScale", "maxQueue", "timeout", "idleTimeout", "env", "network");
+            "minScale", "maxScale", "maxQueue", "timeout", "idleTimeout", "env", "network", "scale");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kKmMgG]i?|[bB])?");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -113,8 +115,23 @@ public final class FunctionConfigParser {
         if (!network.equals("none") && !network.equals("outbound")) {
             throw new InvalidFunctionException("invalid_func_yaml", "network must be 'none' (loopback only) or 'outbound', got '" + network + "'");
         }
+        ScalingConfig scaling = scaling(map.get("scale"), concurrency, minScale, maxScale);
         return new FunctionConfig(name, runtime, handler, memory, pids, cpuMillis, concurrency, maxScale, timeout, idle, env,
-                network.equals("outbound"), maxQueue, minScale);
+                network.equals("outbound"), maxQueue, minScale, scaling);
+    }
+
+    /** The scale: section, checked now so that a bad knob is a 400 at deploy, not a surprise in the autoscaler. */
+    private static ScalingConfig scaling(Object section, int concurrency, int minScale, int maxScale) throws InvalidFunctionException {
+        if (section != null && !(section instanceof Map)) {
+            throw new InvalidFunctionException("invalid_func_yaml", "scale must be a mapping of knobs (e.g. scale: {target: 5})");
+        }
+        try {
+            return ScalingConfig.fromMap((Map<?, ?>) section, concurrency, minScale, maxScale);
+        } catch (IllegalArgumentException e) {
+            // ScalingConfig's messages name the key (scale.target, func.yaml scale: ...); say where only when they do not.
+            String message = e.getMessage().contains("scale") ? e.getMessage() : "func.yaml scale: " + e.getMessage();
+            throw new InvalidFunctionException("invalid_func_yaml", message);
+        }
     }
 
     private static String string(Map<?, ?> map, String key, String dflt) throws InvalidFunctionException {

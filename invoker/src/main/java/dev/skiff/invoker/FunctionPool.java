@@ -258,13 +258,59 @@ final class FunctionPool {
         } finally {
             lock.unlock();
         }
-        for (int i = 0; i < missing; i++) {
-            Thread.ofVirtual().name("prewarm-" + name).start(() -> {
+        startInBackground(d, Math.max(0, missing), "prewarm-");
+    }
+
+    /**
+     * Converges toward the autoscaler's decision: starts the missing replicas of {@code d} in the
+     * background (bounded by maxScale; failures count toward the crash backoff), or stops surplus
+     * replicas that are idle right now. A replica with a call in flight is never stopped (it is
+     * taken out of the pool only while idle, under the lock, so no call can pick it afterwards);
+     * never below minScale. Returns the change asked for: replicas started (positive) or stopped
+     * (negative).
+     */
+    int scaleTo(FunctionDeployment d, int desired) {
+        int target = Math.max(d.config().minScale(), Math.min(d.config().maxScale(), desired));
+        int missing;
+        List<Replica> surplus = new ArrayList<>();
+        lock.lock();
+        try {
+            List<Replica> live = replicas.stream()
+                    .filter(r -> !r.retired && r.sandbox.isAlive() && r.deployment.version() == d.version()).toList();
+            boolean backingOff = System.nanoTime() < noStartBeforeNanos;
+            missing = backingOff ? 0 : target - live.size() - starting;
+            if (missing > 0) {
+                starting += missing;
+            } else if (live.size() > target) {
+                // The longest idle go first: the warm ones keep their caches.
+                List<Replica> idle = live.stream().filter(r -> r.inFlight == 0)
+                        .sorted(java.util.Comparator.comparingLong(r -> r.lastUsedNanos)).toList();
+                for (Replica r : idle.subList(0, Math.min(idle.size(), live.size() - target))) {
+                    replicas.remove(r);
+                    surplus.add(r);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        startInBackground(d, Math.max(0, missing), "scale-up-");
+        for (Replica r : surplus) {
+            org.jboss.logging.Logger.getLogger(FunctionPool.class).debugf("scaling down: stopping idle replica %s", r.id);
+            r.drainAndStopInBackground(stopGrace);
+        }
+        return missing > 0 ? missing : -surplus.size();
+    }
+
+    /** Cold-starts {@code count} replicas (already counted in {@code starting}) on virtual threads. */
+    private void startInBackground(FunctionDeployment d, int count, String threadPrefix) {
+        for (int i = 0; i < count; i++) {
+            Thread.ofVirtual().name(threadPrefix + name).start(() -> {
                 try {
                     Replica r = coldStart(d);
                     release(r, true); // coldStart hands the new replica over with one slot taken
                 } catch (InvocationException e) {
-                    org.jboss.logging.Logger.getLogger(FunctionPool.class).warnf("keeping %s warm: %s", name, e.getMessage());
+                    org.jboss.logging.Logger.getLogger(FunctionPool.class).warnf("starting a replica of %s ahead of calls: %s",
+                            name, e.getMessage());
                 }
             });
         }

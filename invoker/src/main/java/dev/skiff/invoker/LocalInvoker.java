@@ -39,13 +39,15 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     @Inject
     MeterRegistry registry;
 
-    private final String nodeName = hostName();
+    /** This invoker in samples: host name and pid, so that a restarted invoker is a new one. */
+    private final String nodeName = hostName() + "-" + ProcessHandle.current().pid();
     private final Map<String, Long> callsAtLastSample = new ConcurrentHashMap<>();
 
     private final Map<String, FunctionPool> pools = new ConcurrentHashMap<>();
     /** The newest deployment seen per function, to keep minScale replicas of it warm. */
     private final Map<String, FunctionDeployment> deployments = new ConcurrentHashMap<>();
     private final FunctionLogs logs = new FunctionLogs(1000);
+    private volatile boolean shuttingDown;
     private ScheduledExecutorService timers;
     private ReplicaLauncher launcher;
 
@@ -63,6 +65,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     }
 
     void stop(@Observes ShutdownEvent ignored) {
+        shuttingDown = true; // a scaling decision arriving now must not start replicas that nobody stops
         // In-flight calls may run to their timeout; all functions drain in parallel.
         List<Thread> draining = new java.util.ArrayList<>();
         for (FunctionPool p : pools.values()) draining.add(Thread.ofVirtual().start(() -> p.stopAll(config.shutdownDrain())));
@@ -134,15 +137,46 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
 
     @Override
     public List<ConcurrencySample> sample(java.time.Instant now) {
+        return sample(now, callsAtLastSample);
+    }
+
+    /**
+     * A sampler with its own "calls since the previous sample" cursor, so that a second reader
+     * (the Kafka publisher) and {@link #sample} do not take each other's calls away.
+     */
+    public ConcurrencySampler newSampler() {
+        Map<String, Long> cursor = new ConcurrentHashMap<>();
+        return now -> sample(now, cursor);
+    }
+
+    private List<ConcurrencySample> sample(java.time.Instant now, Map<String, Long> cursor) {
         List<ConcurrencySample> samples = new java.util.ArrayList<>();
         for (var e : pools.entrySet()) {
             FunctionPool.Counts c = e.getValue().counts();
-            long before = callsAtLastSample.getOrDefault(e.getKey(), 0L);
-            callsAtLastSample.put(e.getKey(), c.calls());
+            long before = cursor.getOrDefault(e.getKey(), 0L);
+            cursor.put(e.getKey(), c.calls());
+            // A deleted and redeployed function has a new pool whose count starts at 0 again.
+            long calls = c.calls() >= before ? c.calls() - before : c.calls();
             samples.add(new ConcurrencySample(nodeName, e.getKey(), now, c.inFlight(), c.waiting(),
-                    c.replicas() + c.starting(), c.calls() - before));
+                    c.replicas() + c.starting(), calls));
         }
         return samples;
+    }
+
+    /** Who this invoker is in its samples. */
+    public String invokerId() {
+        return nodeName;
+    }
+
+    /**
+     * Converges a function toward the autoscaler's desired replica count (see
+     * {@link FunctionPool#scaleTo}); a function this invoker has not seen yet is left alone, as
+     * its first call will start it. Returns the change asked for.
+     */
+    public int scaleTo(String name, int desired) {
+        FunctionDeployment d = deployments.get(name);
+        if (d == null || shuttingDown) return 0;
+        return pool(name).scaleTo(d, desired);
     }
 
     private static String hostName() {

@@ -53,4 +53,12 @@ public interface SkiffConfig {
     /** How often idle replicas are looked for. */
     @WithDefault("1s")
     Duration reapInterval();
+
+    /**
+     * Whether this process runs the autoscaler role (decisions on fn.scale). Off: another process
+     * decides, or none does, and the invokers scale on demand and reap idle replicas only.
+     */
+    @io.smallrye.config.WithName("autoscaler.enabled")
+    @WithDefault("true")
+    boolean autoscalerEnabled();
 }

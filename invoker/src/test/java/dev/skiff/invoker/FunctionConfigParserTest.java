@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.skiff.autoscaler.ScalingConfig;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -27,7 +28,8 @@ class FunctionConfigParserTest {
     void minimalFileGetsTheDocumentedDefaults() throws Exception {
         FunctionConfig c = parse(MINIMAL);
         assertEquals(new FunctionConfig("hello", "python", "handler.handle", 128L << 20, 64, 0, 1, 10,
-                Duration.ofSeconds(30), Duration.ofSeconds(300), Map.of(), false, 1000, 0), c);
+                Duration.ofSeconds(30), Duration.ofSeconds(300), Map.of(), false, 1000, 0,
+                ScalingConfig.defaults(1, 0, 10)), c);
     }
 
     @Test
@@ -48,9 +50,32 @@ class FunctionConfigParserTest {
                 env:
                   BUCKET: photos
                 network: outbound
+                scale:
+                  target: 3
+                  stableWindow: 10s
                 """);
+        ScalingConfig defaults = ScalingConfig.defaults(3, 2, 20);
+        ScalingConfig scaling = new ScalingConfig(3, defaults.targetUtilization(), Duration.ofSeconds(10), defaults.panicWindow(),
+                defaults.panicThreshold(), defaults.maxScaleUpRate(), defaults.maxScaleDownRate(), defaults.scaleToZeroGrace(),
+                defaults.scaleDownDelay(), 2, 20, defaults.sampleMaxAge());
         assertEquals(new FunctionConfig("resize-image", "python", "app.main", 256L << 20, 128, 1500, 4, 20,
-                Duration.ofMinutes(5), Duration.ofHours(1), Map.of("BUCKET", "photos"), true, 50, 2), c);
+                Duration.ofMinutes(5), Duration.ofHours(1), Map.of("BUCKET", "photos"), true, 50, 2, scaling), c);
+    }
+
+    @Test
+    void scaleTargetDefaultsToConcurrencyAndBoundsComeFromTheTopLevel() throws Exception {
+        ScalingConfig s = parse(MINIMAL + "concurrency: 5\nminScale: 1\nmaxScale: 7\n").scaling();
+        assertEquals(5.0, s.targetConcurrency());
+        assertEquals(1, s.minScale());
+        assertEquals(7, s.maxScale());
+    }
+
+    @Test
+    void badScaleKnobsAreRefusedAtDeployByName() {
+        assertTrue(refused(MINIMAL + "scale:\n  stableWindw: 10s\n").getMessage().contains("stableWindw"));
+        assertTrue(refused(MINIMAL + "scale:\n  utilization: 2\n").getMessage().contains("utilization"));
+        assertTrue(refused(MINIMAL + "scale:\n  panicWindow: 2m\n  stableWindow: 60s\n").getMessage().contains("panicWindow"));
+        assertTrue(refused(MINIMAL + "scale: fast\n").getMessage().contains("scale"));
     }
 
     @ParameterizedTest

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 /** The README's "try it", driven through the real fn CLI against a running Skiff. */
 @QuarkusTest
 @QuarkusTestResource(FreshDataDir.class)
+@QuarkusTestResource(LocalKafkaResource.class)
 class CliEndToEndTest {
     record Run(int code, String out, String err) {}
 

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 /** What a function prints reaches Skiff's log, tagged with the function's name. */
 @QuarkusTest
 @QuarkusTestResource(FreshDataDir.class)
+@QuarkusTestResource(LocalKafkaResource.class)
 class FunctionLogsTest {
     @BeforeAll
     static void root() {

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 /** Timeouts, a full queue and crash loops, each with a real sandbox. */
 @QuarkusTest
 @QuarkusTestResource(FreshDataDir.class)
+@QuarkusTestResource(LocalKafkaResource.class)
 class InvokerBehaviourTest {
     @Inject
     LocalInvoker invoker;

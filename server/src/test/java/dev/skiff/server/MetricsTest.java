@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 /** /q/metrics shows calls by status, durations, cold starts apart from run time, replicas and resource use. */
 @QuarkusTest
 @QuarkusTestResource(FreshDataDir.class)
+@QuarkusTestResource(LocalKafkaResource.class)
 class MetricsTest {
     @BeforeAll
     static void root() {

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 /** Bodies pass through in both directions without being held whole, and the size limit holds for chunked bodies too. */
 @QuarkusTest
 @QuarkusTestResource(FreshDataDir.class)
+@QuarkusTestResource(LocalKafkaResource.class)
 class StreamingTest {
     static final String DIGEST = """
             import hashlib

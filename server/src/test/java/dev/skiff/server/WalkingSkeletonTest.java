@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @io.quarkus.test.common.QuarkusTestResource(FreshDataDir.class)
+@io.quarkus.test.common.QuarkusTestResource(LocalKafkaResource.class)
 class WalkingSkeletonTest {
     @Inject
     LocalInvoker invoker;
