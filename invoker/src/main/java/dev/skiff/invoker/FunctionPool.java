@@ -59,7 +59,11 @@ final class FunctionPool {
                     best.inFlight++;
                     return best;
                 }
-                if (active + starting < d.config().maxScale()) {
+                // Replicas already starting will take this call if enough of their slots are
+                // still unclaimed (each serves its starter plus concurrency-1 waiters): starting
+                // one more would be a replica nobody needed (50 callers at concurrency 5 -> 10).
+                boolean comingSlotFree = waiting < starting * (d.config().concurrency() - 1);
+                if (!comingSlotFree && active + starting < d.config().maxScale()) {
                     long wait = noStartBeforeNanos - System.nanoTime();
                     if (wait > 0 && active + starting == 0) {
                         // A function that keeps crashing backs off instead of spinning sandboxes.

@@ -158,6 +158,31 @@ class InvokerBehaviourTest {
     }
 
     @Test
+    void concurrentFirstCallsStartOnlyTheReplicasTheirConcurrencyNeeds() throws Exception {
+        // 10 simultaneous first calls, 5 per replica: 2 replicas, not one per call. (A target of
+        // 1000 per replica keeps the autoscaler from asking for more than 1 meanwhile.)
+        given().contentType("application/gzip").body(Functions.pack("shared", "concurrency: 5\nmaxScale: 20\nscale:\n  target: 1000\n", """
+                import time
+                def handle(event, context):
+                    time.sleep(0.5)
+                    return "ok"
+                """)).when().put("/v1/functions/shared?warm=false").then().statusCode(201);
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(10);
+        var start = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.Future<Integer>> calls = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            calls.add(pool.submit(() -> {
+                start.await();
+                return given().body("x").when().post("/fn/shared").statusCode();
+            }));
+        }
+        start.countDown();
+        for (var c : calls) assertEquals(200, c.get(60, TimeUnit.SECONDS));
+        pool.shutdown();
+        assertEquals(2, invoker.sandboxPids("shared").size(), "replicas started for 10 concurrent calls at concurrency 5");
+    }
+
+    @Test
     void minScaleReplicasStayWarmWhenIdle() throws Exception {
         deploy("keepwarm", "minScale: 2\nidleTimeout: 1s\n", "def handle(e, c):\n    return 'warm'\n");
         long deadline = System.currentTimeMillis() + 15_000;
