@@ -135,6 +135,54 @@ class AutoscalerFaultsTest {
         given().when().get("/fn/survivor").then().statusCode(200).body(equalTo("ok"));
     }
 
+    @Test
+    void anInvokerThatFallsSilentAgesOutOfTheDecisionWithinSeconds() throws Exception {
+        // A made-up second invoker reports load: the autoscaler asks for maxScale (4) and spreads
+        // it over two invokers, so this one runs 2. When the made-up one falls silent, the next
+        // decisions count one invoker (within sampleMaxAge, 3 s) and this one takes all 4.
+        deploy("ageing", "maxScale: 4\n", "");
+        try (KafkaProducer<byte[], byte[]> producer = producer();
+                var decisions = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(Map.of(
+                        "bootstrap.servers", LocalKafkaResource.bootstrapServers(), "group.id", "ageing-test-" + System.nanoTime(),
+                        "auto.offset.reset", "latest"),
+                        new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.StringDeserializer())) {
+            decisions.subscribe(java.util.List.of("fn.scale"));
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (invoker.replicas("ageing") < 2 || lastInvokers(decisions, "ageing") != 2) {
+                if (System.nanoTime() > deadline) fail("no shared decision: replicas " + invoker.replicas("ageing") + ", desired " + desired("ageing"));
+                producer.send(record("fn.metrics", "ageing", "{\"invoker\": \"falls-silent\", \"function\": \"ageing\", \"at\": \""
+                        + Instant.now() + "\", \"inFlight\": 30, \"queued\": 0, \"replicas\": 2, \"calls\": 30}"));
+                Thread.sleep(200);
+            }
+            org.junit.jupiter.api.Assertions.assertEquals(2, invoker.replicas("ageing"), "this invoker runs its share, half of 4");
+            long silentSince = System.nanoTime();
+            while (lastInvokers(decisions, "ageing") != 1) {
+                if (System.nanoTime() - silentSince > 8_000_000_000L) fail("the silent invoker still counted after 8 s");
+            }
+            double agedOutAfter = (System.nanoTime() - silentSince) / 1e9;
+            org.junit.jupiter.api.Assertions.assertTrue(agedOutAfter < 6, "aged out after " + agedOutAfter + " s");
+            await(() -> invoker.replicas("ageing") == 4, 20, () -> "replicas of ageing: " + invoker.replicas("ageing"));
+        }
+    }
+
+    /** Polls fn.scale once (up to 300 ms); the "invokers" of the newest decision for the function seen, or -1. */
+    static int lastInvokers(org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer, String function) {
+        int last = -1;
+        for (var r : consumer.poll(java.time.Duration.ofMillis(300))) {
+            if (!function.equals(r.key()) || r.value() == null) continue;
+            Matcher m = Pattern.compile("\"invokers\":\\s*(\\d+)").matcher(r.value());
+            if (m.find()) last = Integer.parseInt(m.group(1));
+        }
+        return last == -1 ? lastSeenInvokers.getOrDefault(function, -1) : rememberInvokers(function, last);
+    }
+
+    private static final Map<String, Integer> lastSeenInvokers = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static int rememberInvokers(String function, int invokers) {
+        lastSeenInvokers.put(function, invokers);
+        return invokers;
+    }
+
     static String decision(String function, int desired, Instant at) {
         return "{\"function\": \"" + function + "\", \"desired\": " + desired + ", \"panicking\": false, \"stableConcurrency\": 0,"
                 + " \"panicConcurrency\": 0, \"at\": \"" + at + "\", \"reason\": \"test\"}";
