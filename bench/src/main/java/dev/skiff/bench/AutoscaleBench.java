@@ -165,8 +165,8 @@ public final class AutoscaleBench {
         int readyBefore, desiredBefore;
         double firstScaleUp = Double.NaN, decision = Double.NaN, panic = Double.NaN, ready = Double.NaN, readyDesired = Double.NaN;
         double decisionLogged = Double.NaN, firstStartOrder = Double.NaN;
-        int peakDesired, peakReady, coldStarts, autoscalerStarts = -1, startedBeforeDecision = -1, polls;
-        double maxPollGap;
+        int peakDesired, peakReady, replicasAtFirstScaleUp = -1, coldStarts, autoscalerStarts = -1, startedBeforeDecision = -1, polls;
+        double maxPollGap, otherCpu;
         long ok, failed;
         String firstError;
         Series latency = new Series("call latency");
@@ -253,6 +253,7 @@ public final class AutoscaleBench {
         List<Sample> samples = new ArrayList<>();
         try (ClosedLoop load = ClosedLoop.start(skiff.address, request, stepClients - baseClients)) {
             // t0 is taken just before the step's clients are released (their connections are open already).
+            CpuMeter cpu = CpuMeter.start(skiff::ourTicks);
             long t0 = System.nanoTime();
             LocalTime t0Wall = LocalTime.now();
             load.go();
@@ -270,6 +271,7 @@ public final class AutoscaleBench {
                 if (wait > 0) TimeUnit.NANOSECONDS.sleep(wait);
             }
             load.stopAndJoin();
+            r.otherCpu = cpu.otherPercent();
             SkiffUnderTest.progressDone();
             r.ok = load.ok.get();
             r.failed = load.failed.get();
@@ -289,7 +291,10 @@ public final class AutoscaleBench {
             double at = (s.atNanos() - t0) / 1e6;
             r.peakDesired = Math.max(r.peakDesired, (int) nz(s.desired()));
             r.peakReady = Math.max(r.peakReady, (int) nz(s.ready()));
-            if (Double.isNaN(r.firstScaleUp) && nz(s.desired()) > nz(s0.desired())) r.firstScaleUp = at;
+            if (Double.isNaN(r.firstScaleUp) && nz(s.desired()) > nz(s0.desired())) {
+                r.firstScaleUp = at;
+                r.replicasAtFirstScaleUp = (int) (s.ready() + s.starting());
+            }
             if (Double.isNaN(r.panic) && s.panic() >= 1) r.panic = at;
             if (Double.isNaN(r.decision) && s.desired() >= threshold) {
                 r.decision = at;
@@ -445,11 +450,11 @@ public final class AutoscaleBench {
     void printStep(StepResult r) {
         out.printf(Locale.ROOT, "  step %d (settled in %.0f s%s: desired %d, ready %d): first scale-up decision +%s ms, desired >= %d +%s ms (log: +%s ms),"
                         + " panic +%s ms, ready >= %d +%s ms, ready >= peak desired %d +%s ms; peak ready %d; cold starts %d (by decisions %s);"
-                        + " calls %d ok, %d failed, latency p50 %s ms, p99 %s ms; %d polls, largest gap %.0f ms%n",
+                        + " calls %d ok, %d failed, latency p50 %s ms, p99 %s ms; %d polls, largest gap %.0f ms; other work took %.0f%% of the CPUs%n",
                 r.index, r.settleSeconds, r.settled ? "" : ", NOT SETTLED", r.desiredBefore, r.readyBefore, ms(r.firstScaleUp), threshold, ms(r.decision),
                 ms(r.decisionLogged), ms(r.panic), threshold, ms(r.ready), r.peakDesired, ms(r.readyDesired), r.peakReady, r.coldStarts,
                 r.autoscalerStarts < 0 ? "?" : Integer.toString(r.autoscalerStarts), r.ok, r.failed, Series.ms(r.latency.p(50)),
-                Series.ms(r.latency.p(99)), r.polls, r.maxPollGap);
+                Series.ms(r.latency.p(99)), r.polls, r.maxPollGap, r.otherCpu);
     }
 
     void report(List<StepResult> rs) {
@@ -457,15 +462,15 @@ public final class AutoscaleBench {
         List<String> table = new ArrayList<>();
         table.add("| step | settle s | first scale-up ms | desired ≥ " + threshold + " ms (poll) | (log) | panic ms | ready ≥ " + threshold
                 + " ms | ready ≥ peak desired ms | peak desired / ready | cold starts: calls / decisions | started by calls before the decision"
-                + " | calls ok / failed | p50 / p99 ms |");
-        table.add("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+                + " | calls ok / failed | p50 / p99 ms | other work's CPU |");
+        table.add("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         for (StepResult r : rs) {
             String starts = r.autoscalerStarts < 0 ? r.coldStarts + " / ?" : (r.coldStarts - r.autoscalerStarts) + " / " + r.autoscalerStarts;
-            table.add(String.format(Locale.ROOT, "| %d | %.0f%s | %s | %s | %s | %s | %s | %s (%d) | %d / %d | %s | %s | %d / %d | %s / %s |",
+            table.add(String.format(Locale.ROOT, "| %d | %.0f%s | %s | %s | %s | %s | %s | %s (%d) | %d / %d | %s | %s | %d / %d | %s / %s | %.0f%% |",
                     r.index, r.settleSeconds, r.settled ? "" : " (not settled)", ms(r.firstScaleUp), ms(r.decision), ms(r.decisionLogged), ms(r.panic),
                     ms(r.ready), ms(r.readyDesired), r.peakDesired, r.peakDesired, r.peakReady, starts,
                     r.startedBeforeDecision < 0 ? "-" : Integer.toString(r.startedBeforeDecision), r.ok, r.failed,
-                    Series.ms(r.latency.p(50)), Series.ms(r.latency.p(99))));
+                    Series.ms(r.latency.p(50)), Series.ms(r.latency.p(99)), r.otherCpu));
         }
         table.forEach(l -> out.println("  " + l));
 
@@ -474,6 +479,7 @@ public final class AutoscaleBench {
         double readyP50 = p50(rs, r -> r.ready), readyMax = max(rs, r -> r.ready);
         double readyDesiredP50 = p50(rs, r -> r.readyDesired), readyDesiredMax = max(rs, r -> r.readyDesired);
         long failed = rs.stream().mapToLong(r -> r.failed).sum(), ok = rs.stream().mapToLong(r -> r.ok).sum();
+        double otherMax = rs.stream().mapToDouble(r -> r.otherCpu).max().orElse(0);
         String decisionVerdict = verdict(decisionP50, decisionTarget);
         String readyVerdict = verdict(readyP50, readyTarget);
         List<String> lines = new ArrayList<>();
@@ -484,6 +490,20 @@ public final class AutoscaleBench {
         lines.add(String.format(Locale.ROOT, "    ready ≥ the autoscaler's peak desired count (~%d): p50 %s ms, max %s ms",
                 rs.stream().mapToInt(r -> r.peakDesired).max().orElse(0), ms(readyDesiredP50), ms(readyDesiredMax)));
         lines.add(String.format(Locale.ROOT, "calls during the steps: %d ok, %d failed (must be 0): %s", ok, failed, failed == 0 ? "OK" : "FAILED"));
+        lines.add(String.format(Locale.ROOT, "other work on the machine took at most %.0f%% of the CPUs during a step%s", otherMax,
+                otherMax > 15 ? " (a busy step is slower than on a quiet machine: see the table's last column)" : ""));
+        if (!rs.isEmpty() && rs.stream().allMatch(r -> Double.isNaN(r.panic))) {
+            int least = rs.stream().mapToInt(r -> r.replicasAtFirstScaleUp).filter(n -> n >= 0).min().orElse(0);
+            double firstP50 = p50(rs, r -> r.firstScaleUp);
+            double usable = concurrency * 0.7;
+            double need = (threshold - 1) * usable;
+            double share = Math.max(0, (need - baseClients) / (stepClients - baseClients));
+            lines.add(String.format(Locale.ROOT, "no panic in any step: the autoscaler counts warm + starting replicas as current, and when its first"
+                    + " scale-up after the step came (p50 +%s ms) the calls had already %d or more ready or starting, so the panic window's demand (at most %d clients / %.1f = %.0f replicas)"
+                    + " never reached panicThreshold 2 x current; the decision then follows the stable window's mean, which passes %.1f"
+                    + " (desired >= %d) once about %.0f%% of the %s window lies after the step", ms(firstP50), least, stepClients, usable,
+                    Math.ceil(stepClients / usable), need, threshold, 100 * share, stableWindow));
+        }
         lines.add(KNATIVE + ": at a 2 s tick a step waits up to 2 s (1 s on average) for the next decision alone; Skiff decides every 1 s"
                 + " and its invokers sample every 1 s.");
         out.println();
