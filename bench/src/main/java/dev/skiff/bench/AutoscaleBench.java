@@ -165,7 +165,7 @@ public final class AutoscaleBench {
         int readyBefore, desiredBefore;
         double firstScaleUp = Double.NaN, decision = Double.NaN, panic = Double.NaN, ready = Double.NaN, readyDesired = Double.NaN;
         double decisionLogged = Double.NaN, firstStartOrder = Double.NaN;
-        int peakDesired, peakReady, replicasAtFirstScaleUp = -1, coldStarts, autoscalerStarts = -1, startedBeforeDecision = -1, polls;
+        int peakDesired, peakReady, replicasAtFirstScaleUp = -1, firstDesired = -1, stoppedDuringStep, coldStarts, autoscalerStarts = -1, startedBeforeDecision = -1, polls;
         double maxPollGap, otherCpu;
         long ok, failed;
         String firstError;
@@ -291,8 +291,9 @@ public final class AutoscaleBench {
             double at = (s.atNanos() - t0) / 1e6;
             r.peakDesired = Math.max(r.peakDesired, (int) nz(s.desired()));
             r.peakReady = Math.max(r.peakReady, (int) nz(s.ready()));
-            if (Double.isNaN(r.firstScaleUp) && nz(s.desired()) > nz(s0.desired())) {
+            if (Double.isNaN(r.firstScaleUp) && nz(s.desired()) != nz(s0.desired())) {
                 r.firstScaleUp = at;
+                r.firstDesired = (int) nz(s.desired());
                 r.replicasAtFirstScaleUp = (int) (s.ready() + s.starting());
             }
             if (Double.isNaN(r.panic) && s.panic() >= 1) r.panic = at;
@@ -313,6 +314,7 @@ public final class AutoscaleBench {
 
     static final Pattern WANTED = Pattern.compile("^(\\d\\d:\\d\\d:\\d\\d\\.\\d{3}) .*AutoscalerRole\\] " + FUNCTION + ": (\\d+) replicas wanted");
     static final Pattern STARTING = Pattern.compile("^(\\d\\d:\\d\\d:\\d\\d\\.\\d{3}) .*\\] " + FUNCTION + ": desired (\\d+) replicas.*, starting (\\d+)");
+    static final Pattern STOPPING = Pattern.compile("^(\\d\\d:\\d\\d:\\d\\d\\.\\d{3}) .*\\] " + FUNCTION + ": desired (\\d+) replicas.*, stopping (\\d+)");
 
     /** The server log written during the step: the autoscaler's decisions (to the ms) and the replicas its decisions started. */
     void analyseLog(StepResult r, LocalTime t0Wall, long from) throws IOException {
@@ -321,6 +323,8 @@ public final class AutoscaleBench {
         for (String line : readLog(from).split("\n")) {
             Matcher m = WANTED.matcher(line);
             if (m.find() && Double.isNaN(r.decisionLogged) && Integer.parseInt(m.group(2)) >= threshold) r.decisionLogged = sinceT0(t0Wall, m.group(1));
+            m = STOPPING.matcher(line);
+            if (m.find() && sinceT0(t0Wall, m.group(1)) <= stepSeconds * 1000) r.stoppedDuringStep += Integer.parseInt(m.group(3));
             m = STARTING.matcher(line);
             if (m.find()) {
                 r.autoscalerStarts += Integer.parseInt(m.group(3));
@@ -448,10 +452,10 @@ public final class AutoscaleBench {
     // ------------------------------------------------------------------ printing
 
     void printStep(StepResult r) {
-        out.printf(Locale.ROOT, "  step %d (settled in %.0f s%s: desired %d, ready %d): first scale-up decision +%s ms, desired >= %d +%s ms (log: +%s ms),"
+        out.printf(Locale.ROOT, "  step %d (settled in %.0f s%s: desired %d, ready %d): first decision after the step +%s ms (desired %d), desired >= %d +%s ms (log: +%s ms),"
                         + " panic +%s ms, ready >= %d +%s ms, ready >= peak desired %d +%s ms; peak ready %d; cold starts %d (by decisions %s);"
                         + " calls %d ok, %d failed, latency p50 %s ms, p99 %s ms; %d polls, largest gap %.0f ms; other work took %.0f%% of the CPUs%n",
-                r.index, r.settleSeconds, r.settled ? "" : ", NOT SETTLED", r.desiredBefore, r.readyBefore, ms(r.firstScaleUp), threshold, ms(r.decision),
+                r.index, r.settleSeconds, r.settled ? "" : ", NOT SETTLED", r.desiredBefore, r.readyBefore, ms(r.firstScaleUp), r.firstDesired, threshold, ms(r.decision),
                 ms(r.decisionLogged), ms(r.panic), threshold, ms(r.ready), r.peakDesired, ms(r.readyDesired), r.peakReady, r.coldStarts,
                 r.autoscalerStarts < 0 ? "?" : Integer.toString(r.autoscalerStarts), r.ok, r.failed, Series.ms(r.latency.p(50)),
                 Series.ms(r.latency.p(99)), r.polls, r.maxPollGap, r.otherCpu);
@@ -460,14 +464,14 @@ public final class AutoscaleBench {
     void report(List<StepResult> rs) {
         heading("results");
         List<String> table = new ArrayList<>();
-        table.add("| step | settle s | first scale-up ms | desired ≥ " + threshold + " ms (poll) | (log) | panic ms | ready ≥ " + threshold
+        table.add("| step | settle s | first decision after the step: ms (desired) | desired ≥ " + threshold + " ms (poll) | (log) | panic ms | ready ≥ " + threshold
                 + " ms | ready ≥ peak desired ms | peak desired / ready | cold starts: calls / decisions | started by calls before the decision"
                 + " | calls ok / failed | p50 / p99 ms | other work's CPU |");
         table.add("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         for (StepResult r : rs) {
             String starts = r.autoscalerStarts < 0 ? r.coldStarts + " / ?" : (r.coldStarts - r.autoscalerStarts) + " / " + r.autoscalerStarts;
-            table.add(String.format(Locale.ROOT, "| %d | %.0f%s | %s | %s | %s | %s | %s | %s (%d) | %d / %d | %s | %s | %d / %d | %s / %s | %.0f%% |",
-                    r.index, r.settleSeconds, r.settled ? "" : " (not settled)", ms(r.firstScaleUp), ms(r.decision), ms(r.decisionLogged), ms(r.panic),
+            table.add(String.format(Locale.ROOT, "| %d | %.0f%s | %s (%d) | %s | %s | %s | %s | %s (%d) | %d / %d | %s | %s | %d / %d | %s / %s | %.0f%% |",
+                    r.index, r.settleSeconds, r.settled ? "" : " (not settled)", ms(r.firstScaleUp), r.firstDesired, ms(r.decision), ms(r.decisionLogged), ms(r.panic),
                     ms(r.ready), ms(r.readyDesired), r.peakDesired, r.peakDesired, r.peakReady, starts,
                     r.startedBeforeDecision < 0 ? "-" : Integer.toString(r.startedBeforeDecision), r.ok, r.failed,
                     Series.ms(r.latency.p(50)), Series.ms(r.latency.p(99)), r.otherCpu));
@@ -499,10 +503,19 @@ public final class AutoscaleBench {
             double need = (threshold - 1) * usable;
             double share = Math.max(0, (need - baseClients) / (stepClients - baseClients));
             lines.add(String.format(Locale.ROOT, "no panic in any step: the autoscaler counts warm + starting replicas as current, and when its first"
-                    + " scale-up after the step came (p50 +%s ms) the calls had already %d or more ready or starting, so the panic window's demand (at most %d clients / %.1f = %.0f replicas)"
+                    + " decision after the step came (p50 +%s ms) the calls had already %d or more ready or starting, so the panic window's demand (at most %d clients / %.1f = %.0f replicas)"
                     + " never reached panicThreshold 2 x current; the decision then follows the stable window's mean, which passes %.1f"
                     + " (desired >= %d) once about %.0f%% of the %s window lies after the step", ms(firstP50), least, stepClients, usable,
                     Math.ceil(stepClients / usable), need, threshold, 100 * share, stableWindow));
+        }
+        List<StepResult> lower = rs.stream().filter(r -> r.firstDesired >= 0 && r.firstDesired < r.replicasAtFirstScaleUp).toList();
+        int below = lower.size();
+        if (below > 0) {
+            lines.add(String.format(Locale.ROOT, "in %d of %d steps the first decision after the step asked for fewer replicas than the calls had already"
+                    + " started (e.g. %d of %d: the stable mean was still low, and scale-down is limited to halving); replicas stopped by decisions"
+                    + " while the step's load ran: %d (the invoker stops only idle ones, and at %d clients on %d slots each none is idle)",
+                    below, rs.size(), lower.get(0).firstDesired, lower.get(0).replicasAtFirstScaleUp, rs.stream().mapToInt(r -> r.stoppedDuringStep).sum(),
+                    stepClients, concurrency));
         }
         lines.add(KNATIVE + ": at a 2 s tick a step waits up to 2 s (1 s on average) for the next decision alone; Skiff decides every 1 s"
                 + " and its invokers sample every 1 s.");
