@@ -23,6 +23,7 @@
 # it is stopped at the end. Its log is kept in /var/tmp/skiff-bench4-server.log.
 set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../scripts/lib/common.sh"
+source "$(dirname "$(readlink -f "$0")")/lib/skiff-under-test.sh"
 
 STATE_DIR=/run/skiff-bench4
 CGROUP=skiff-bench4
@@ -67,70 +68,14 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-[ "$(uname -s)" = Linux ] || die "the benchmark needs Linux"
-[ "$(id -u)" = 0 ] || die "the benchmark needs root (Skiff's sandboxes: namespaces, mounts, cgroups): run it with sudo"
-if pgrep -f -- "-Dskiff.state-dir=$STATE_DIR" >/dev/null 2>&1; then
-  die "a Skiff with state in $STATE_DIR is already running (another invoker benchmark?); stop it first"
-fi
-
-"$SKIFF_ROOT/scripts/setup"   # python3, gcc, libc6-dev, ... when missing; says so itself
-find_jdk
-
-# --- build ---------------------------------------------------------------------------------
-say "invoker: building Skiff and the benchmark (mvnw -Pbench package -pl server,bench -am)"
-# bench/target/lib is copied afresh, so it holds this tree's modules, not older copies.
-rm -rf "$SKIFF_ROOT/bench/target/lib"
-(cd "$SKIFF_ROOT" && mvnw -q -Pbench package -pl server,bench -am -DskipTests) \
-  || die "build failed (run ./mvnw -Pbench package -pl server,bench -am -DskipTests to see why)"
-BENCH="$SKIFF_ROOT/bench/target"
-SERVER_JAR="$SKIFF_ROOT/server/target/quarkus-app/quarkus-run.jar"
-
-# --- start the Skiff under test ---------------------------------------------------------------
-[ -n "$PORT" ] || PORT="$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-DATA="$(mktemp -d /var/tmp/skiff-bench4-data.XXXXXX)"
-WORK="$(mktemp -d /var/tmp/skiff-bench4-work.XXXXXX)"
-SERVER_PID=""
-
-cleanup() {
-  local rc=$?
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    say "invoker: stopping the Skiff under test (pid $SERVER_PID)"
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$SERVER_PID" 2>/dev/null && { say "invoker: it did not stop within 30 s; killing it"; kill -KILL "$SERVER_PID" 2>/dev/null || true; }
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  # Nothing of it may remain: no sandbox init, no sandbox cgroup (the group itself may stay).
-  local left
-  left="$(pgrep -f -- "$STATE_DIR/" 2>/dev/null | tr '\n' ' ' || true)"
-  [ -z "$left" ] || say "invoker: WARNING: processes of the benchmark's sandboxes are still running: $left"
-  for g in $(find /sys/fs/cgroup -maxdepth 6 -type d \( -name "$CGROUP" -o -name "$CGROUP-direct" -o -name "$CGROUP-inproc" \) 2>/dev/null); do
-    if find "$g" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | grep -q .; then
-      say "invoker: WARNING: sandbox cgroups left in $g"
-    fi
-  done
-  rm -rf "$DATA" "$WORK"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say "invoker: starting Skiff on 127.0.0.1:$PORT (data $DATA, state $STATE_DIR, cgroup $CGROUP, log $LOG)"
-"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED "${SERVER_OPTS[@]}" \
-  -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$PORT" \
-  -Dskiff.data-dir="$DATA" -Dskiff.state-dir="$STATE_DIR" -Dskiff.cgroup-name="$CGROUP" \
-  -jar "$SERVER_JAR" >"$LOG" 2>&1 </dev/null &
-SERVER_PID=$!
-for _ in $(seq 1 600); do
-  kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$LOG" >&2; die "Skiff exited during start (log above, whole log in $LOG)"; }
-  curl -sf -o /dev/null "http://127.0.0.1:$PORT/v1/functions" && break
-  sleep 0.1
-done
-curl -sf -o /dev/null "http://127.0.0.1:$PORT/v1/functions" || die "Skiff did not answer on port $PORT within 60 s (log: $LOG)"
+BENCH_NAME=invoker
+TMP_PREFIX=/var/tmp/skiff-bench4
+CHECK_CGROUPS=("$CGROUP" "$CGROUP-direct" "$CGROUP-inproc")
+bench_preflight
+bench_build
+bench_start_skiff
 
 # --- run -----------------------------------------------------------------------------------
-COMMIT="$(git -C "$SKIFF_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-DIRTY="$(git -C "$SKIFF_ROOT" status --porcelain 2>/dev/null | grep -q . && echo "+changes" || true)"
 ALL_ARGS=()
 [ "${#SERVER_OPTS[@]}" -eq 0 ] || ALL_ARGS+=(--server-java-opts "'${SERVER_OPTS[*]}'")
 ALL_ARGS+=("${BENCH_ARGS[@]}")
@@ -142,9 +87,5 @@ rc=0
   --state-dir "$STATE_DIR" --cgroup-name "$CGROUP" --data-dir "$DATA" --work "$WORK" \
   --repro "$REPRO" "${BENCH_ARGS[@]}" || rc=$?
 
-if grep -qE ' (ERROR|WARN) ' "$LOG"; then
-  echo
-  echo "Skiff's log has warnings or errors ($LOG):"
-  grep -E ' (ERROR|WARN) ' "$LOG" | head -20
-fi
+bench_log_warnings
 exit "$rc"

@@ -93,7 +93,7 @@ public final class InvokerBench {
     final List<String> summary = new ArrayList<>();
     final List<String> problems = new ArrayList<>();
     final List<String> findings = new ArrayList<>();
-    HttpClient http;
+    SkiffUnderTest skiff;
     InetSocketAddress gatewayAddress;
     Path fdk;
     Path fnDir;
@@ -190,9 +190,8 @@ public final class InvokerBench {
     }
 
     int run() throws Exception {
-        http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
-        URI u = URI.create(gateway);
-        gatewayAddress = new InetSocketAddress(u.getHost(), u.getPort());
+        skiff = new SkiffUnderTest(gateway, serverPid);
+        gatewayAddress = skiff.address;
         serverCgroups = CgroupLayout.of(cgroupName, Long.toString(serverPid));
         prepareWork();
         printHost();
@@ -238,13 +237,7 @@ public final class InvokerBench {
     }
 
     Path function(String name, String handler, String... yaml) throws IOException {
-        Path d = fnDir.resolve(name);
-        Files.createDirectories(d);
-        StringBuilder y = new StringBuilder("name: " + name + "\nruntime: python\n");
-        for (String line : yaml) y.append(line).append('\n');
-        Files.writeString(d.resolve("func.yaml"), y);
-        Files.writeString(d.resolve("handler.py"), handler);
-        return d;
+        return SkiffUnderTest.writeFunction(fnDir, name, handler, yaml);
     }
 
     /** The environment the invoker gives a replica (ReplicaLauncher.spec, Runtimes), with host paths. */
@@ -314,50 +307,9 @@ public final class InvokerBench {
 
     // ------------------------------------------------------------------ management API
 
-    HttpResponse<String> api(String method, String path, HttpRequest.BodyPublisher body, String contentType) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gateway + path)).timeout(Duration.ofSeconds(60)).method(method, body);
-        if (contentType != null) b.header("Content-Type", contentType);
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    /** PUT /v1/functions/{name} with the folder as a gzip'ed tar. */
+    /** Deploys the function folder {@code name} of this benchmark. */
     void deploy(String name, boolean warm) throws Exception {
-        Process tar = new ProcessBuilder("tar", "-C", fnDir.resolve(name).toString(), "-czf", "-", ".")
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        byte[] tgz = tar.getInputStream().readAllBytes();
-        if (tar.waitFor() != 0) throw new IllegalStateException("tar failed for " + name);
-        HttpResponse<String> r = api("PUT", "/v1/functions/" + name + (warm ? "" : "?warm=false"),
-                HttpRequest.BodyPublishers.ofByteArray(tgz), "application/gzip");
-        if (r.statusCode() / 100 != 2) throw new IllegalStateException("deploy " + name + ": " + r.statusCode() + " " + r.body());
-        if (warm && !r.body().contains("\"ready\":true")) throw new IllegalStateException("deploy " + name + " did not get ready: " + r.body());
-    }
-
-    void delete(String name) throws Exception {
-        HttpResponse<String> r = api("DELETE", "/v1/functions/" + name, HttpRequest.BodyPublishers.noBody(), null);
-        if (r.statusCode() != 204 && r.statusCode() != 404) throw new IllegalStateException("delete " + name + ": " + r.statusCode() + " " + r.body());
-    }
-
-    int replicasOf(String name) throws Exception {
-        HttpResponse<String> r = api("GET", "/v1/functions/" + name, HttpRequest.BodyPublishers.noBody(), null);
-        Matcher m = Pattern.compile("\"replicas\":(\\d+)").matcher(r.body());
-        return m.find() ? Integer.parseInt(m.group(1)) : -1;
-    }
-
-    String metricsText() throws Exception {
-        return api("GET", "/q/metrics", HttpRequest.BodyPublishers.noBody(), null).body();
-    }
-
-    /** One sample of the Prometheus text: {@code metric{labels}} containing function="name" (NaN when absent). */
-    static double metric(String text, String metric, String function) {
-        String tag = "function=\"" + function + "\"";
-        double sum = 0;
-        boolean found = false;
-        for (String line : text.split("\n")) {
-            if (!line.startsWith(metric + "{") || !line.contains(tag)) continue;
-            sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            found = true;
-        }
-        return found ? sum : Double.NaN;
+        skiff.deploy(fnDir.resolve(name), warm);
     }
 
     // ------------------------------------------------------------------ 1: warm path
@@ -466,7 +418,7 @@ public final class InvokerBench {
             waitQuiet();
             Map<String, WarmStats> byKey = new LinkedHashMap<>();
             for (WarmTarget t : targets) byKey.put(t.key(), new WarmStats(t.label()));
-            CpuMeter cpu = CpuMeter.start(this::ourTicks);
+            CpuMeter cpu = CpuMeter.start(skiff::ourTicks);
             for (int r = 0; r < rounds; r++) {
                 List<WarmTarget> round = new ArrayList<>(targets);
                 Collections.shuffle(round, order);
@@ -480,7 +432,7 @@ public final class InvokerBench {
                     int attempt = 0;
                     while (true) {
                         progress("  %d client(s): window %d/%d, %s%s", c, r + 1, rounds, t.key(), attempt == 0 ? "" : " (again: other work took " + Math.round(lastOther) + "%)");
-                        CpuMeter m = CpuMeter.start(this::ourTicks);
+                        CpuMeter m = CpuMeter.start(skiff::ourTicks);
                         long c0 = ProcCpu.ticks(ProcessHandle.current().pid()), j0 = ProcCpu.ticks(serverPid), f0 = fnTicks(t.key(), direct.pid());
                         Map<String, Long> g0 = ProcCpu.byThreadGroup(serverPid);
                         w = HttpLoad.run(t.target(), c, windowWarmupMillis * 1_000_000L, (long) (seconds / rounds * 1e9));
@@ -559,11 +511,6 @@ public final class InvokerBench {
         long sum = 0;
         for (long p : ProcCpu.tree(root)) if (p != root && p != directPid) sum += ProcCpu.ticksWithReaped(p);
         return sum;
-    }
-
-    /** This JVM, its children (the direct FDK) and the Skiff under test with its sandboxes. */
-    long ourTicks() {
-        return ProcCpu.treeTicks(ProcessHandle.current().pid()) + ProcCpu.treeTicks(serverPid);
     }
 
     Path replicaSocket(String name) throws IOException {
@@ -717,7 +664,7 @@ public final class InvokerBench {
     void cold() throws Exception {
         heading("2. cold start: first call to a function without a replica, " + coldRuns + " runs (" + coldWarmup + " warm-up), interleaved");
         byte[] body = "hello".getBytes(StandardCharsets.US_ASCII);
-        HttpLoad.Target skiff = HttpLoad.Target.tcp("cold", gatewayAddress, "/fn/cold", body);
+        HttpLoad.Target coldTarget = HttpLoad.Target.tcp("cold", gatewayAddress, "/fn/cold", body);
         byte[] directRequest = HttpLoad.post("/", "function", body);
         Path scratch = workDir.resolve("cold");
         Files.createDirectories(scratch);
@@ -743,11 +690,11 @@ public final class InvokerBench {
             deploy("echo", true);
             HttpLoad.Window w = HttpLoad.run(HttpLoad.Target.tcp("skiff", gatewayAddress, "/fn/echo", body), 16, 0, (long) (2 * warmupSeconds * 1e9));
             if (w.errors() > 0) throw new IllegalStateException("warming up Skiff failed: " + w.firstError());
-            delete("echo");
+            skiff.delete("echo");
         }
         Random order = new Random(43);
         waitQuiet();
-        CpuMeter cpu = CpuMeter.start(this::ourTicks);
+        CpuMeter cpu = CpuMeter.start(skiff::ourTicks);
         int total = coldWarmup + coldRuns;
         int coldRetried = 0, coldNoisy = 0;
         for (int r = 0, attempt = 0; r < total; ) {
@@ -757,7 +704,7 @@ public final class InvokerBench {
             // A round during which other work took over --noisy-percent of the CPUs is run again
             // (up to --retries times), so a neighbour's burst does not land in the percentiles.
             Map<Series, Long> pending = new LinkedHashMap<>();
-            CpuMeter roundCpu = CpuMeter.start(this::ourTicks);
+            CpuMeter roundCpu = CpuMeter.start(skiff::ourTicks);
             for (String kind : round) {
                 progress("  run %d/%d: %s%s", r + 1, total, kind, attempt == 0 ? "" : " (again)");
                 switch (kind) {
@@ -819,27 +766,27 @@ public final class InvokerBench {
                         }
                     }
                     default -> {
-                        delete("cold");
+                        skiff.delete("cold");
                         deploy("cold", false);
-                        String m0 = metricsText();
+                        String m0 = skiff.metricsText();
                         Thread.sleep(coldGapMillis);
                         long t0 = System.nanoTime();
                         int status;
-                        try (HttpLoad.Connection c = HttpLoad.Connection.open(skiff.address())) {
-                            status = c.exchange(skiff.request());
+                        try (HttpLoad.Connection c = HttpLoad.Connection.open(coldTarget.address())) {
+                            status = c.exchange(coldTarget.request());
                         }
                         long t1 = System.nanoTime();
                         if (status != 200) throw new IllegalStateException("Skiff answered " + status + " to the first call of cold");
                         int again;
                         long t2 = System.nanoTime();
-                        try (HttpLoad.Connection c = HttpLoad.Connection.open(skiff.address())) {
-                            again = c.exchange(skiff.request());
+                        try (HttpLoad.Connection c = HttpLoad.Connection.open(coldTarget.address())) {
+                            again = c.exchange(coldTarget.request());
                         }
                         long t3 = System.nanoTime();
                         if (again != 200) throw new IllegalStateException("Skiff answered " + again + " to the second call of cold");
-                        String m1 = metricsText();
-                        double count = nz(metric(m1, "skiff_cold_start_duration_seconds_count", "cold")) - nz(metric(m0, "skiff_cold_start_duration_seconds_count", "cold"));
-                        double sum = nz(metric(m1, "skiff_cold_start_duration_seconds_sum", "cold")) - nz(metric(m0, "skiff_cold_start_duration_seconds_sum", "cold"));
+                        String m1 = skiff.metricsText();
+                        double count = nz(SkiffUnderTest.metric(m1, "skiff_cold_start_duration_seconds_count", "cold")) - nz(SkiffUnderTest.metric(m0, "skiff_cold_start_duration_seconds_count", "cold"));
+                        double sum = nz(SkiffUnderTest.metric(m1, "skiff_cold_start_duration_seconds_sum", "cold")) - nz(SkiffUnderTest.metric(m0, "skiff_cold_start_duration_seconds_sum", "cold"));
                         if (count != 1) problems.add("cold run " + r + ": skiff_cold_start_duration_seconds_count grew by " + count + ", not 1");
                         if (record) {
                             pending.put(skiffCall, t1 - t0);
@@ -863,7 +810,7 @@ public final class InvokerBench {
         progressDone();
         String interference = cpu.report() + String.format(Locale.ROOT, "; rounds run again because other work took over %.0f%% of the CPUs: %d, kept although noisy: %d",
                 noisyPercent, coldRetried, coldNoisy);
-        delete("cold");
+        skiff.delete("cold");
         ownRuntime.close();
 
         List<Series> all = List.of(host, hostCall, sandbox, sandboxCall, sandboxBackoff, skiffCall, launcher, second);
@@ -907,9 +854,9 @@ public final class InvokerBench {
     void burst() throws Exception {
         heading("3. burst: " + burst + " concurrent first calls to a function with maxScale " + burstMaxScale + " (handler sleeps "
                 + burstSleepMillis + " ms, concurrency 1)");
-        delete("burst");
+        skiff.delete("burst");
         deploy("burst", false);
-        String m0 = metricsText();
+        String m0 = skiff.metricsText();
         HttpLoad.Target t = HttpLoad.Target.tcp("burst", gatewayAddress, "/fn/burst", "x".getBytes(StandardCharsets.US_ASCII));
         List<HttpLoad.Connection> conns = new ArrayList<>();
         for (int i = 0; i < burst; i++) conns.add(HttpLoad.Connection.open(t.address()));
@@ -956,12 +903,12 @@ public final class InvokerBench {
         long wall = System.nanoTime() - start;
         running.set(false);
         watcher.join();
-        int replicas = replicasOf("burst");
+        int replicas = skiff.replicasOf("burst");
         int cgroupsAfter = sandboxCgroups("burst");
-        String m1 = metricsText();
-        double coldStarts = nz(metric(m1, "skiff_cold_start_duration_seconds_count", "burst")) - nz(metric(m0, "skiff_cold_start_duration_seconds_count", "burst"));
-        double replicaGauge = metric(m1, "skiff_replicas", "burst");
-        double coldSum = nz(metric(m1, "skiff_cold_start_duration_seconds_sum", "burst")) - nz(metric(m0, "skiff_cold_start_duration_seconds_sum", "burst"));
+        String m1 = skiff.metricsText();
+        double coldStarts = nz(SkiffUnderTest.metric(m1, "skiff_cold_start_duration_seconds_count", "burst")) - nz(SkiffUnderTest.metric(m0, "skiff_cold_start_duration_seconds_count", "burst"));
+        double replicaGauge = SkiffUnderTest.metric(m1, "skiff_replicas", "burst");
+        double coldSum = nz(SkiffUnderTest.metric(m1, "skiff_cold_start_duration_seconds_sum", "burst")) - nz(SkiffUnderTest.metric(m0, "skiff_cold_start_duration_seconds_sum", "burst"));
         double coldMeanMs = coldStarts == 0 ? Double.NaN : coldSum * 1000 / coldStarts;
 
         Series lat = new Series("burst call latency");
@@ -1019,7 +966,7 @@ public final class InvokerBench {
 
     void metricsAtEnd() throws Exception {
         heading("/q/metrics of the benchmark functions");
-        String text = metricsText();
+        String text = skiff.metricsText();
         List<String> lines = new ArrayList<>();
         for (String line : text.split("\n")) {
             if (!(line.startsWith("skiff_calls_total{") || line.startsWith("skiff_cold_start_duration_seconds_count{")
@@ -1039,17 +986,7 @@ public final class InvokerBench {
     // ------------------------------------------------------------------ printing
 
     void printHost() {
-        String cpu = "";
-        for (String line : Procfs.read(Path.of("/proc/cpuinfo")).split("\n")) {
-            if (line.startsWith("model name")) {
-                cpu = line.substring(line.indexOf(':') + 1).trim();
-                break;
-            }
-        }
-        hostLine = String.format(Locale.ROOT, "Linux %s, %d CPUs (%s), %.1f GiB RAM, cgroup %s, Java %s, python %s; load average at start %s",
-                Procfs.read(Path.of("/proc/sys/kernel/osrelease")).trim(), Runtime.getRuntime().availableProcessors(), cpu,
-                Procfs.meminfo().getOrDefault("MemTotal", 0L) / 1073741824.0, serverCgroups.version(), Runtime.version(),
-                SandboxStartBench.firstLine("/usr/bin/python3", "--version").replace("Python ", ""), Procfs.loadavg());
+        hostLine = SkiffUnderTest.hostLine(serverCgroups);
         out.println("Skiff invoker benchmark, " + ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
         out.println("host: " + hostLine);
         out.println("Skiff under test: " + gateway + ", pid " + serverPid + ", state " + stateDir + ", sandbox cgroups "
@@ -1089,31 +1026,14 @@ public final class InvokerBench {
     }
 
     void waitQuiet() throws InterruptedException {
-        if (waitQuietSeconds <= 0) return;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitQuietSeconds);
-        long start = System.nanoTime();
-        double other;
-        do {
-            CpuMeter m = CpuMeter.start(this::ourTicks);
-            Thread.sleep(1000);
-            other = m.otherPercent();
-            if (other < 10) {
-                long waited = (System.nanoTime() - start) / 1_000_000_000L;
-                if (waited > 1) out.printf(Locale.ROOT, "  (waited %d s for other work on the machine to calm down)%n", waited);
-                progressDone();
-                return;
-            }
-            progress("  waiting for a quiet machine: other work uses %.0f%% of the CPUs", other);
-        } while (System.nanoTime() < deadline);
-        progressDone();
-        out.printf(Locale.ROOT, "  note: the machine stayed busy with other work (%.0f%% of the CPUs) for %d s; measuring anyway%n", other, waitQuietSeconds);
+        skiff.waitQuiet(out, waitQuietSeconds);
     }
 
     static void progress(String fmt, Object... args) {
-        System.err.printf("\r" + fmt + "   ", args);
+        SkiffUnderTest.progress(fmt, args);
     }
 
     static void progressDone() {
-        System.err.print("\r" + " ".repeat(70) + "\r");
+        SkiffUnderTest.progressDone();
     }
 }
