@@ -102,9 +102,21 @@ public final class FunctionScaler {
                             config.panicWindowSeconds(), seen.panic(), wanted));
             if (wanted > most && desired == most) reason.append("; scale-up limited to ").append(most);
         } else {
-            int wanted = DesiredReplicas.forConcurrency(seen.stable(), usable);
+            // Up on the panic window's demand, down only on the stable window's. Skiff's calls
+            // start replicas themselves when they find no free slot, so a step is often already
+            // covered (and panic, judged against that capacity, never fires); the stable mean
+            // alone would then lag the step by most of a window and even ask to halve the
+            // replicas the calls just started.
+            int stableWanted = DesiredReplicas.forConcurrency(seen.stable(), usable);
+            int recentWanted = DesiredReplicas.forConcurrency(seen.panic(), usable);
+            int wanted = Math.max(stableWanted, recentWanted);
             desired = Math.max(least, Math.min(most, wanted));
-            reason.append(format("stable: %ds demand %.1f wants %d", config.stableWindowSeconds(), seen.stable(), wanted));
+            if (recentWanted > stableWanted) {
+                reason.append(format("recent: %ds demand %.1f wants %d (stable %ds: %d)", config.panicWindowSeconds(), seen.panic(),
+                        recentWanted, config.stableWindowSeconds(), stableWanted));
+            } else {
+                reason.append(format("stable: %ds demand %.1f wants %d", config.stableWindowSeconds(), seen.stable(), wanted));
+            }
             if (desired < wanted) reason.append("; scale-up limited to ").append(desired);
             if (desired > wanted) reason.append("; scale-down limited to ").append(desired);
         }

@@ -46,6 +46,23 @@ class FunctionScalerTest {
     }
 
     @Test
+    void aStepTheCallsAlreadyCoveredIsFollowedAtOnceNotHalved() {
+        // In Skiff the calls of a step start replicas themselves (here 10 by the first decision),
+        // so panic (2x that capacity) never fires. The decision still follows the recent demand
+        // at once, and never asks to halve what the calls started while the stable mean lags.
+        Scenario s = new Scenario(TARGET_5, 1).load("a", 1);
+        s.run(60);
+        s.replicasFollow = false;
+        s.replicas = 10;
+        s.load("a", 50);
+        Decision first = s.step(); // 60.6
+        assertFalse(first.panicking(), first.reason());
+        assertEquals(11, first.desiredReplicas(), first.reason()); // recent demand 37.8 -> ceil(10.8)
+        assertTrue(first.reason().startsWith("recent: 6s demand 37.8 wants 11"), first.reason());
+        for (Decision d : s.run(10)) assertTrue(d.desiredReplicas() >= 11, d.reason());
+    }
+
+    @Test
     void aStepDownWhilePanickingKeepsTheReplicasThenDescendsNoFasterThanTheRateLimit() {
         Scenario s = new Scenario(TARGET_5, 1).load("a", 1);
         s.run(60);
