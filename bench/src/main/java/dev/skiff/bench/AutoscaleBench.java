@@ -504,21 +504,21 @@ public final class AutoscaleBench {
             double share = Math.max(0, (need - baseClients) / (stepClients - baseClients));
             lines.add(String.format(Locale.ROOT, "no panic in any step: the autoscaler counts warm + starting replicas as current, and when its first"
                     + " decision after the step came (p50 +%s ms) the calls had already %d or more ready or starting, so the panic window's demand (at most %d clients / %.1f = %.0f replicas)"
-                    + " never reached panicThreshold 2 x current; the decision then follows the stable window's mean, which passes %.1f"
-                    + " (desired >= %d) once about %.0f%% of the %s window lies after the step", ms(firstP50), least, stepClients, usable,
-                    Math.ceil(stepClients / usable), need, threshold, 100 * share, stableWindow));
+                    + " never reached panicThreshold 2 x current; outside panic the count goes up on the panic window's demand"
+                    + " (and comes down only on the stable window's)", ms(firstP50), least, stepClients, usable,
+                    Math.ceil(stepClients / usable)));
         }
         List<StepResult> lower = rs.stream().filter(r -> r.firstDesired >= 0 && r.firstDesired < r.replicasAtFirstScaleUp).toList();
         int below = lower.size();
         if (below > 0) {
             lines.add(String.format(Locale.ROOT, "in %d of %d steps the first decision after the step asked for fewer replicas than the calls had already"
-                    + " started (e.g. %d of %d: the stable mean was still low, and scale-down is limited to halving); replicas stopped by decisions"
+                    + " started (e.g. %d of %d: the sample it saw showed only part of the step); replicas stopped by decisions"
                     + " while the step's load ran: %d (the invoker stops only idle ones, and at %d clients on %d slots each none is idle)",
                     below, rs.size(), lower.get(0).firstDesired, lower.get(0).replicasAtFirstScaleUp, rs.stream().mapToInt(r -> r.stoppedDuringStep).sum(),
                     stepClients, concurrency));
         }
         lines.add(KNATIVE + ": at a 2 s tick a step waits up to 2 s (1 s on average) for the next decision alone; Skiff decides every 1 s"
-                + " and its invokers sample every 1 s.");
+                + " and its invokers sample every 250 ms.");
         out.println();
         lines.forEach(l -> out.println("  " + l));
         out.println();
