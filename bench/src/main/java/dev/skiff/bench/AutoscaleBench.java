@@ -500,8 +500,6 @@ public final class AutoscaleBench {
             int least = rs.stream().mapToInt(r -> r.replicasAtFirstScaleUp).filter(n -> n >= 0).min().orElse(0);
             double firstP50 = p50(rs, r -> r.firstScaleUp);
             double usable = concurrency * 0.7;
-            double need = (threshold - 1) * usable;
-            double share = Math.max(0, (need - baseClients) / (stepClients - baseClients));
             lines.add(String.format(Locale.ROOT, "no panic in any step: the autoscaler counts warm + starting replicas as current, and when its first"
                     + " decision after the step came (p50 +%s ms) the calls had already %d or more ready or starting, so the panic window's demand (at most %d clients / %.1f = %.0f replicas)"
                     + " never reached panicThreshold 2 x current; outside panic the count goes up on the panic window's demand"
