@@ -37,6 +37,7 @@ import io.smallrye.common.annotation.Blocking;
 @Tag(name = "functions", description = "Deploy and manage functions. Errors are {\"error\": code, \"message\": what to fix}.")
 public class ManagementResource {
     private static final Logger LOG = Logger.getLogger(ManagementResource.class);
+    private static final Object SWITCHES = new Object();
 
     @Inject
     FunctionStore store;
@@ -66,8 +67,8 @@ public class ManagementResource {
             @RequestBody(content = @Content(mediaType = "application/gzip", schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING, format = "binary")))
             InputStream body) throws IOException {
         boolean existed = store.get(name).isPresent();
-        FunctionStore.Stored stored = store.deploy(name, body);
-        Switched switched = switchTo(stored.deployment(), warm);
+        FunctionStore.Stored stored = activate(() -> store.deploy(name, body));
+        Switched switched = warmUp(stored.deployment(), warm);
         LOG.infof("deployed %s version %d (%s)", name, stored.deployment().version(), switched.ready() ? "ready" : "not ready");
         return Response.status(existed ? 200 : 201)
                 .entity(new DeployResult(name, stored.deployment().version(), url(name), switched.ready(), switched.message()))
@@ -111,8 +112,8 @@ public class ManagementResource {
             @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = RollbackRequest.class)))
             String body) throws IOException {
         RollbackRequest request = RollbackRequest.parse(body);
-        FunctionStore.Stored stored = store.rollback(name, request.version());
-        Switched switched = switchTo(stored.deployment(), true);
+        FunctionStore.Stored stored = activate(() -> store.rollback(name, request.version()));
+        Switched switched = warmUp(stored.deployment(), true);
         LOG.infof("rolled %s back to version %d (%s)", name, request.version(), switched.message());
         return view(stored);
     }
@@ -128,13 +129,25 @@ public class ManagementResource {
         return Response.noContent().build();
     }
 
+    private interface StoreChange {
+        FunctionStore.Stored apply() throws IOException;
+    }
+
     /**
-     * Hands a newly current version to the invoker, the one path deploy and rollback share: new
-     * calls go to it at once, old replicas drain. With warm, waits for its first replica and
-     * says "ready" or why it could not start; otherwise "deployed".
+     * Changes the current version in the store and hands it to the invoker, the one path deploy
+     * and rollback share: new calls go to it at once, old replicas drain. One switch at a time, so
+     * a deploy and a rollback racing leave the invoker on the version the store ends with.
      */
-    private Switched switchTo(FunctionDeployment deployment, boolean warm) {
-        invoker.activate(deployment);
+    private FunctionStore.Stored activate(StoreChange change) throws IOException {
+        synchronized (SWITCHES) {
+            FunctionStore.Stored stored = change.apply();
+            invoker.activate(stored.deployment());
+            return stored;
+        }
+    }
+
+    /** With warm, waits for the first replica and says "ready" or why it could not start; otherwise "deployed". */
+    private Switched warmUp(FunctionDeployment deployment, boolean warm) {
         if (!warm) return new Switched(true, "deployed");
         try {
             invoker.warmUp(deployment);
