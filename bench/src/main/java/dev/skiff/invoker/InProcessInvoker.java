@@ -29,6 +29,8 @@ public final class InProcessInvoker implements AutoCloseable {
             @Override public Duration startTimeout() { return Duration.ofSeconds(30); }
             @Override public Duration queueTimeout() { return Duration.ofSeconds(10); }
             @Override public long maxBodyBytes() { return 6L << 20; }
+            @Override public long maxPackageExpandedBytes() { return 256L << 20; }
+            @Override public int maxPackageEntries() { return 10_000; }
             @Override public Duration stopGrace() { return Duration.ofSeconds(10); }
             @Override public Duration shutdownDrain() { return Duration.ofSeconds(30); }
             @Override public Duration reapInterval() { return Duration.ofSeconds(1); }

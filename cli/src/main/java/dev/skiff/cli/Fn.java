@@ -121,6 +121,8 @@ public final class Fn {
                 new ListCommand(),
                 new DescribeCommand(),
                 new DeleteCommand(),
+                new VersionsCommand(),
+                new RollbackCommand(),
                 new LogsCommand())) {
             commands.put(command.name(), command);
         }

@@ -14,7 +14,7 @@ class FnTest {
         for (String[] args : List.of(new String[] {"--help"}, new String[] {"help"}, new String[] {"-h"})) {
             FnRunner.Result r = FnRunner.run(args);
             assertEquals(0, r.code());
-            for (String command : List.of("init", "deploy", "invoke", "list", "describe", "delete", "logs", "up")) {
+            for (String command : List.of("init", "deploy", "invoke", "list", "describe", "delete", "versions", "rollback", "logs", "up")) {
                 assertTrue(r.out().contains("\n  " + command + " "), command + " in\n" + r.out());
             }
         }

@@ -290,6 +290,42 @@ class GatewayCommandsTest {
     }
 
     @Test
+    void versionsPrintsATableWithTheCurrentOneMarked() {
+        gateway.on("GET /v1/functions/hello/versions", request -> TestGateway.Response.json(200,
+                "[{\"version\": 1, \"deployedAt\": \"2026-01-01T00:00:00Z\", \"current\": true},"
+                        + " {\"version\": 2, \"deployedAt\": \"2026-01-02T00:00:00Z\", \"current\": false}]"));
+
+        FnRunner.Result r = FnRunner.run(gateway.env(), "versions", "hello");
+
+        assertEquals(0, r.code(), r.toString());
+        assertEquals("VERSION  DEPLOYED              CURRENT\n"
+                + "1        2026-01-01T00:00:00Z  *\n"
+                + "2        2026-01-02T00:00:00Z\n", r.out());
+    }
+
+    @Test
+    void rollbackPostsTheVersionAsJson() {
+        gateway.on("POST /v1/functions/hello/rollback", request -> {
+            assertEquals("application/json", request.header("Content-Type"));
+            assertEquals("{\"version\": 2}", new String(request.body(), java.nio.charset.StandardCharsets.UTF_8));
+            return TestGateway.Response.json(200, "{\"name\": \"hello\", \"version\": 2, \"status\": \"ready\"}");
+        });
+
+        FnRunner.Result r = FnRunner.run(gateway.env(), "rollback", "hello", "2");
+
+        assertEquals(0, r.code(), r.toString());
+        assertEquals("Rolled hello back to version 2 (ready)\n", r.out());
+    }
+
+    @Test
+    void rollbackNeedsANumericVersion() {
+        FnRunner.Result r = FnRunner.run(gateway.env(), "rollback", "hello", "latest");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("VERSION must be a number"), r.err());
+        assertEquals(2, FnRunner.run(gateway.env(), "rollback", "hello").code());
+    }
+
+    @Test
     void deleteSucceeds() {
         gateway.on("DELETE /v1/functions/hello", request -> new TestGateway.Response(204, null, new byte[0]));
 

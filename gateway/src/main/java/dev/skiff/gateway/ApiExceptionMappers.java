@@ -13,7 +13,7 @@ public class ApiExceptionMappers {
     }
 
     @ServerExceptionMapper
-    public Response web(WebApplicationException e) {
+    public Response web(WebApplicationException e, jakarta.ws.rs.core.UriInfo uri) {
         int status = e.getResponse().getStatus();
         String error = switch (status) {
             case 404 -> "not_found";
@@ -23,10 +23,15 @@ public class ApiExceptionMappers {
             case 415 -> "unsupported_media_type";
             default -> "bad_request";
         };
-        String message = status == 415
-                ? "send the function package as a gzip'ed tar with Content-Type: application/gzip"
-                : e.getMessage();
+        String message = status == 415 ? expectedContentType(uri.getPath()) : e.getMessage();
         return json(status, error, message);
+    }
+
+    /** Only two endpoints take a body: rollback takes JSON, deploy a package. */
+    private static String expectedContentType(String path) {
+        return path.endsWith("/rollback")
+                ? "send {\"version\": N} with Content-Type: application/json"
+                : "send the function package as a gzip'ed tar with Content-Type: application/gzip";
     }
 
     static Response json(int status, String error, String message) {

@@ -37,20 +37,24 @@ import org.jboss.logging.Logger;
  *
  * A deploy unpacks and validates in tmp/, then renames the whole version directory into place
  * and replaces "current" by an atomic rename: a crash at any point leaves either the old or the
- * new version, never half of one.
+ * new version, never half of one. A rollback only rewrites "current", so it survives a restart
+ * the same way. Every version is kept until the function is deleted (packages are small, and a
+ * rollback target must not vanish under the operator).
  */
 @ApplicationScoped
 public class FunctionStore {
     private static final Logger LOG = Logger.getLogger(FunctionStore.class);
 
-    /** A stored version plus when it was deployed. */
+    /** The current version plus when it became current (deployed or rolled back to). */
     public record Stored(FunctionDeployment deployment, Instant deployedAt) {}
+
+    /** One stored version, for listing: when it was deployed and whether it is the current one. */
+    public record StoredVersion(long version, Instant deployedAt, boolean current) {}
 
     @Inject
     SkiffConfig config;
 
     private final Map<String, Stored> current = new ConcurrentHashMap<>();
-    private final PackageExtractor extractor = new PackageExtractor(new PackageExtractor.Limits(256L << 20, 10_000));
 
     void load(@Observes StartupEvent ignored) throws IOException {
         Files.createDirectories(functionsDir());
@@ -93,7 +97,8 @@ public class FunctionStore {
         Path code = staging.resolve("code");
         try {
             Files.createDirectories(code);
-            extractor.extract(gzipTar, code);
+            new PackageExtractor(new PackageExtractor.Limits(config.maxPackageExpandedBytes(), config.maxPackageEntries()))
+                    .extract(gzipTar, code);
             Path yaml = code.resolve("func.yaml");
             if (!Files.isRegularFile(yaml, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 throw new ApiException(400, "missing_func_yaml", "the package has no func.yaml at its top level (create one with ./fn init)");
@@ -118,6 +123,52 @@ public class FunctionStore {
             return stored;
         } finally {
             if (Files.exists(staging)) deleteTree(staging);
+        }
+    }
+
+    /** Every stored version of a function, oldest first; empty when there is no such function. */
+    public List<StoredVersion> versions(String name) throws IOException {
+        Stored live = current.get(name);
+        if (live == null) return List.of();
+        Path versions = functionsDir().resolve(name).resolve("versions");
+        try (Stream<Path> s = Files.list(versions)) {
+            return s.filter(p -> p.getFileName().toString().matches("\\d+"))
+                    .map(p -> new StoredVersion(Long.parseLong(p.getFileName().toString()), modified(p),
+                            Long.parseLong(p.getFileName().toString()) == live.deployment().version()))
+                    .sorted(Comparator.comparingLong(StoredVersion::version))
+                    .toList();
+        }
+    }
+
+    /**
+     * Makes an earlier (or any stored) version current again by rewriting the "current" pointer
+     * atomically; the version's directory is used as it is, never copied.
+     */
+    public synchronized Stored rollback(String name, long version) throws IOException {
+        if (!current.containsKey(name)) throw ManagementResource.notFound(name);
+        Path dir = functionsDir().resolve(name).resolve("versions").resolve(Long.toString(version));
+        if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new ApiException(404, "version_not_found", "function '" + name + "' has no version " + version
+                    + " (see GET /v1/functions/" + name + "/versions or ./fn versions " + name + ")");
+        }
+        FunctionConfig fc;
+        try {
+            fc = FunctionConfigParser.parse(Files.readString(dir.resolve("func.yaml"), StandardCharsets.UTF_8));
+        } catch (InvalidFunctionException e) {
+            // Only possible if a later Skiff tightened func.yaml checks: say so rather than run it.
+            throw new ApiException(409, "version_unusable", "version " + version + " of '" + name + "' no longer passes the func.yaml checks: " + e.getMessage());
+        }
+        writeAtomically(functionsDir().resolve(name).resolve("current"), Long.toString(version));
+        Stored stored = new Stored(new FunctionDeployment(fc, version, dir.resolve("code")), Instant.now());
+        current.put(name, stored);
+        return stored;
+    }
+
+    private static Instant modified(Path p) {
+        try {
+            return Files.getLastModifiedTime(p).toInstant();
+        } catch (IOException e) {
+            return Instant.EPOCH;
         }
     }
 

@@ -1,21 +1,40 @@
 package dev.skiff.gateway;
 
 import dev.skiff.invoker.FunctionConfig;
+import dev.skiff.invoker.ReplicaStatus;
 import java.time.Instant;
 
-/** How a function is shown by list and describe. */
+/**
+ * How a function is shown by list and describe.
+ *
+ * @param replicas        warm replicas on this node
+ * @param desiredReplicas the autoscaler's latest decision applied here, null before the first one
+ * @param deployedAt      when this version became current (deployed or rolled back to)
+ */
 public record FunctionView(
         String name,
         long version,
         String runtime,
         String url,
         Instant deployedAt,
+        String status,
         int replicas,
+        int startingReplicas,
+        Integer desiredReplicas,
         Limits limits) {
 
-    public record Limits(long memoryBytes, int pids, int cpuMillis, int concurrency, int maxScale, long timeoutMs, long idleTimeoutMs) {
+    static FunctionView of(FunctionStore.Stored stored, String url, ReplicaStatus replicas) {
+        var d = stored.deployment();
+        return new FunctionView(d.name(), d.version(), d.config().runtime(), url, stored.deployedAt(),
+                FunctionStatus.of(replicas).label(), replicas.warm(), replicas.starting(), replicas.desired(),
+                Limits.of(d.config()));
+    }
+
+    public record Limits(long memoryBytes, int pids, int cpuMillis, int concurrency, int minScale, int maxScale,
+            int maxQueue, long timeoutMs, long idleTimeoutMs) {
         static Limits of(FunctionConfig c) {
-            return new Limits(c.memoryBytes(), c.pids(), c.cpuMillis(), c.concurrency(), c.maxScale(), c.timeout().toMillis(), c.idleTimeout().toMillis());
+            return new Limits(c.memoryBytes(), c.pids(), c.cpuMillis(), c.concurrency(), c.minScale(), c.maxScale(),
+                    c.maxQueue(), c.timeout().toMillis(), c.idleTimeout().toMillis());
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.skiff.gateway;
 
+import dev.skiff.invoker.FunctionDeployment;
 import dev.skiff.invoker.InvocationException;
 import dev.skiff.invoker.Invoker;
 import jakarta.inject.Inject;
@@ -7,6 +8,7 @@ import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -19,15 +21,23 @@ import jakarta.ws.rs.core.UriInfo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.jboss.logging.Logger;
 import io.smallrye.common.annotation.Blocking;
 
-/** The management API: deploy, list, describe, delete. */
+/** The management API: deploy, list, describe, versions, rollback, delete. */
 @Path("/v1/functions")
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
+@Tag(name = "functions", description = "Deploy and manage functions. Errors are {\"error\": code, \"message\": what to fix}.")
 public class ManagementResource {
     private static final Logger LOG = Logger.getLogger(ManagementResource.class);
+    private static final Object SWITCHES = new Object();
 
     @Inject
     FunctionStore store;
@@ -46,51 +56,112 @@ public class ManagementResource {
     @PUT
     @Path("/{name}")
     @Consumes({"application/gzip", "application/x-gzip", "application/x-tar+gzip"})
-    public Response deploy(@PathParam("name") String name, @QueryParam("warm") @DefaultValue("true") boolean warm, InputStream body)
-            throws IOException {
+    @Operation(summary = "Deploy the next version of a function",
+            description = "The body is a gzip'ed tar of the function folder with func.yaml at its top. The new version takes new "
+                    + "calls at once; running calls finish on the old one. With warm=true (default) the answer waits for its first replica.")
+    @APIResponse(responseCode = "201", description = "first version deployed")
+    @APIResponse(responseCode = "200", description = "a new version of an existing function deployed")
+    @APIResponse(responseCode = "400", description = "bad package, func.yaml or name; nothing was stored")
+    @APIResponse(responseCode = "415", description = "the body is not application/gzip")
+    public Response deploy(@PathParam("name") String name, @QueryParam("warm") @DefaultValue("true") boolean warm,
+            @RequestBody(content = @Content(mediaType = "application/gzip", schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING, format = "binary")))
+            InputStream body) throws IOException {
         boolean existed = store.get(name).isPresent();
-        FunctionStore.Stored stored = store.deploy(name, body);
-        String url = url(name);
-        boolean ready = true;
-        String message = "deployed";
-        if (warm) {
-            try {
-                invoker.warmUp(stored.deployment());
-                message = "ready";
-            } catch (InvocationException e) {
-                ready = false;
-                message = e.getMessage();
-            }
-        }
-        LOG.infof("deployed %s version %d (%s)", name, stored.deployment().version(), ready ? "ready" : "not ready");
+        FunctionStore.Stored stored = activate(() -> store.deploy(name, body));
+        Switched switched = warmUp(stored.deployment(), warm);
+        LOG.infof("deployed %s version %d (%s)", name, stored.deployment().version(), switched.ready() ? "ready" : "not ready");
         return Response.status(existed ? 200 : 201)
-                .entity(new DeployResult(name, stored.deployment().version(), url, ready, message))
+                .entity(new DeployResult(name, stored.deployment().version(), url(name), switched.ready(), switched.message()))
                 .build();
     }
 
     @GET
+    @Operation(summary = "List the deployed functions")
     public List<FunctionView> list() {
         return store.list().stream().map(this::view).toList();
     }
 
     @GET
     @Path("/{name}")
+    @Operation(summary = "Describe a function",
+            description = "Current version, status (ready, starting, failing, idle), replicas warm, starting and desired, URL, limits "
+                    + "and when this version became current.")
+    @APIResponse(responseCode = "404", description = "no such function")
     public FunctionView describe(@PathParam("name") String name) {
         return view(store.get(name).orElseThrow(() -> notFound(name)));
     }
 
+    @GET
+    @Path("/{name}/versions")
+    @Operation(summary = "List a function's stored versions", description = "Oldest first; every version is kept until the function is deleted.")
+    @APIResponse(responseCode = "404", description = "no such function")
+    public List<VersionView> versions(@PathParam("name") String name) throws IOException {
+        if (store.get(name).isEmpty()) throw notFound(name);
+        return store.versions(name).stream().map(VersionView::of).toList();
+    }
+
+    @POST
+    @Path("/{name}/rollback")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Make a stored version current again",
+            description = "Body {\"version\": N}. New calls go to version N at once; running calls finish on the version they started on. "
+                    + "The choice survives a restart. Answers with the function as describe shows it.")
+    @APIResponse(responseCode = "400", description = "the body is not {\"version\": N}")
+    @APIResponse(responseCode = "404", description = "no such function or version")
+    public FunctionView rollback(@PathParam("name") String name,
+            @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = RollbackRequest.class)))
+            String body) throws IOException {
+        RollbackRequest request = RollbackRequest.parse(body);
+        FunctionStore.Stored stored = activate(() -> store.rollback(name, request.version()));
+        Switched switched = warmUp(stored.deployment(), true);
+        LOG.infof("rolled %s back to version %d (%s)", name, request.version(), switched.message());
+        return view(stored);
+    }
+
     @DELETE
     @Path("/{name}")
+    @Operation(summary = "Delete a function", description = "Running calls finish first; then its replicas stop and every version is removed.")
+    @APIResponse(responseCode = "204", description = "deleted")
+    @APIResponse(responseCode = "404", description = "no such function")
     public Response delete(@PathParam("name") String name) throws IOException {
         if (!store.delete(name)) throw notFound(name);
         invoker.retire(name);
         return Response.noContent().build();
     }
 
+    private interface StoreChange {
+        FunctionStore.Stored apply() throws IOException;
+    }
+
+    /**
+     * Changes the current version in the store and hands it to the invoker, the one path deploy
+     * and rollback share: new calls go to it at once, old replicas drain. One switch at a time, so
+     * a deploy and a rollback racing leave the invoker on the version the store ends with.
+     */
+    private FunctionStore.Stored activate(StoreChange change) throws IOException {
+        synchronized (SWITCHES) {
+            FunctionStore.Stored stored = change.apply();
+            invoker.activate(stored.deployment());
+            return stored;
+        }
+    }
+
+    /** With warm, waits for the first replica and says "ready" or why it could not start; otherwise "deployed". */
+    private Switched warmUp(FunctionDeployment deployment, boolean warm) {
+        if (!warm) return new Switched(true, "deployed");
+        try {
+            invoker.warmUp(deployment);
+            return new Switched(true, "ready");
+        } catch (InvocationException e) {
+            return new Switched(false, e.getMessage());
+        }
+    }
+
+    private record Switched(boolean ready, String message) {}
+
     private FunctionView view(FunctionStore.Stored s) {
-        var d = s.deployment();
-        return new FunctionView(d.name(), d.version(), d.config().runtime(), url(d.name()), s.deployedAt(),
-                invoker.replicas(d.name()), FunctionView.Limits.of(d.config()));
+        String name = s.deployment().name();
+        return FunctionView.of(s, url(name), invoker.status(name));
     }
 
     private String url(String name) {

@@ -104,14 +104,15 @@ public final class PackageExtractor {
         }
     }
 
-    private static long copyLimited(InputStream in, Path target, long allowance, String name) throws IOException {
+    private long copyLimited(InputStream in, Path target, long allowance, String name) throws IOException {
         byte[] buf = new byte[64 * 1024];
         long written = 0;
         try (OutputStream out = Files.newOutputStream(target)) {
             for (int n; (n = in.read(buf)) > 0; ) {
                 written += n;
                 if (written > allowance) {
-                    throw refuse("package_too_large", "the package expands past the limit at '" + name + "'; unpacked packages may not exceed the configured size");
+                    throw refuse("package_too_large", "the package expands past the limit at '" + name + "': unpacked, a package may hold at most "
+                            + limits.maxExpandedBytes() + " bytes (skiff.max-package-expanded-bytes); leave large files out of the folder");
                 }
                 out.write(buf, 0, n);
             }

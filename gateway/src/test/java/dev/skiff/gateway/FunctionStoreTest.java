@@ -72,6 +72,33 @@ class FunctionStoreTest {
     }
 
     @Test
+    void aRollbackMovesTheCurrentPointerAndSurvivesARestart() throws IOException {
+        FunctionStore store = open();
+        store.deploy("flip", pkg("flip", "def handle(e, c):\n    return 'v1'\n"));
+        store.deploy("flip", pkg("flip", "def handle(e, c):\n    return 'v2'\n"));
+        var back = store.rollback("flip", 1);
+        assertEquals(1, back.deployment().version());
+        assertTrue(Files.readString(back.deployment().codeDir().resolve("handler.py")).contains("v1"));
+        assertEquals(java.util.List.of(1L, 2L), store.versions("flip").stream().map(FunctionStore.StoredVersion::version).toList());
+        assertTrue(store.versions("flip").get(0).current());
+        assertFalse(store.versions("flip").get(1).current());
+
+        FunctionStore restarted = open();
+        assertEquals(1, restarted.get("flip").orElseThrow().deployment().version());
+        // The next deploy is a new number, never a reuse of the version rolled away from.
+        assertEquals(3, restarted.deploy("flip", pkg("flip", "def handle(e, c):\n    return 'v3'\n")).deployment().version());
+    }
+
+    @Test
+    void aRollbackToAnUnknownVersionOrFunctionIs404AndChangesNothing() throws IOException {
+        FunctionStore store = open();
+        store.deploy("kept", pkg("kept", "def handle(e, c):\n    return 'v1'\n"));
+        assertEquals(404, assertThrows(ApiException.class, () -> store.rollback("kept", 7)).status());
+        assertEquals(404, assertThrows(ApiException.class, () -> store.rollback("nobody", 1)).status());
+        assertEquals(1, open().get("kept").orElseThrow().deployment().version());
+    }
+
+    @Test
     void deleteRemovesEveryVersion() throws IOException {
         FunctionStore store = open();
         store.deploy("gone", pkg("gone", "def handle(e, c):\n    return 'x'\n"));
@@ -110,6 +137,8 @@ class FunctionStoreTest {
             @Override public Duration startTimeout() { return Duration.ofSeconds(30); }
             @Override public Duration queueTimeout() { return Duration.ofSeconds(10); }
             @Override public long maxBodyBytes() { return 6 << 20; }
+            @Override public long maxPackageExpandedBytes() { return 256L << 20; }
+            @Override public int maxPackageEntries() { return 10_000; }
             @Override public Duration stopGrace() { return Duration.ofSeconds(10); }
             @Override public Duration shutdownDrain() { return Duration.ofSeconds(30); }
             @Override public Duration reapInterval() { return Duration.ofSeconds(1); }

@@ -320,6 +320,16 @@ final class FunctionPool {
         }
     }
 
+    /** Replicas in a row that failed to start or died on their own; 0 once a call succeeds. */
+    int consecutiveFailures() {
+        lock.lock();
+        try {
+            return consecutiveFailures;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** What the pool looks like now; calls counts every call ever taken. */
     record Counts(int replicas, int starting, int inFlight, int waiting, long calls) {}
 

@@ -17,6 +17,16 @@ public interface Invoker {
     /** Makes sure one replica of this version is ready (used by deploy to report a broken function at once). */
     void warmUp(FunctionDeployment deployment) throws InvocationException;
 
+    /**
+     * Makes {@code deployment} the version new calls, minScale and scaling decisions use, even
+     * when its number is lower than the one before (a rollback). Replicas of other versions take
+     * no new calls and stop once their running calls end, as after a deploy.
+     */
+    void activate(FunctionDeployment deployment);
+
+    /** Replicas warm, starting and desired, and recent start failures, of a function on this node. */
+    ReplicaStatus status(String functionName);
+
     /** Stops every replica of a function, letting in-flight calls finish first. */
     void retire(String functionName);
 

@@ -44,8 +44,10 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     private final Map<String, Long> callsAtLastSample = new ConcurrentHashMap<>();
 
     private final Map<String, FunctionPool> pools = new ConcurrentHashMap<>();
-    /** The newest deployment seen per function, to keep minScale replicas of it warm. */
+    /** The active deployment per function (see {@link #activate}), to keep minScale replicas of it warm. */
     private final Map<String, FunctionDeployment> deployments = new ConcurrentHashMap<>();
+    /** The latest decision applied per function (after minScale/maxScale), for describe. */
+    private final Map<String, Integer> desired = new ConcurrentHashMap<>();
     private final FunctionLogs logs = new FunctionLogs(1000);
     private volatile boolean shuttingDown;
     private ScheduledExecutorService timers;
@@ -176,6 +178,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     public int scaleTo(String name, int desired) {
         FunctionDeployment d = deployments.get(name);
         if (d == null || shuttingDown) return 0;
+        this.desired.put(name, Math.max(d.config().minScale(), Math.min(d.config().maxScale(), desired)));
         return pool(name).scaleTo(d, desired);
     }
 
@@ -351,8 +354,18 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
         if (d.config().minScale() > 1) pool.ensureMinimum(d);
     }
 
+    /**
+     * A call or warm-up only fills in a function not seen yet (after a restart): which version is
+     * active is the gateway's word alone ({@link #activate}), so a call that read the previous
+     * version just before a deploy or rollback cannot switch the function back.
+     */
     private void remember(FunctionDeployment d) {
-        deployments.merge(d.name(), d, (old, now) -> now.version() >= old.version() ? now : old);
+        deployments.putIfAbsent(d.name(), d);
+    }
+
+    @Override
+    public void activate(FunctionDeployment d) {
+        deployments.put(d.name(), d);
     }
 
     @Override
@@ -363,6 +376,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     @Override
     public void retire(String name) {
         deployments.remove(name);
+        desired.remove(name);
         FunctionPool p = pools.remove(name);
         if (p != null) p.stopAll(config.shutdownDrain());
     }
@@ -371,6 +385,14 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     public int replicas(String name) {
         FunctionPool p = pools.get(name);
         return p == null ? 0 : p.counts().replicas();
+    }
+
+    @Override
+    public ReplicaStatus status(String name) {
+        FunctionPool p = pools.get(name);
+        if (p == null) return new ReplicaStatus(0, 0, desired.get(name), 0);
+        FunctionPool.Counts c = p.counts();
+        return new ReplicaStatus(c.replicas(), c.starting(), desired.get(name), p.consecutiveFailures());
     }
 
     /** Host PIDs of a function's sandboxes (their init processes). */

@@ -42,6 +42,17 @@ public interface SkiffConfig {
     @WithDefault("6291456")
     long maxBodyBytes();
 
+    /**
+     * Most bytes a function package may unpack to, all files together: a small upload that
+     * expands past it (a decompression bomb) is refused with 400 and nothing is stored.
+     */
+    @WithDefault("268435456")
+    long maxPackageExpandedBytes();
+
+    /** Most entries (files, directories, links) a function package may hold. */
+    @WithDefault("10000")
+    int maxPackageEntries();
+
     /** After SIGTERM, how long a replica may take to exit before it is killed. */
     @WithDefault("10s")
     Duration stopGrace();

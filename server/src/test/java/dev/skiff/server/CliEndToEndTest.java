@@ -82,4 +82,26 @@ class CliEndToEndTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains("404") || r.err().contains("ghost"), r.err());
     }
+
+    @Test
+    void versionsAndRollback() throws Exception {
+        WalkingSkeletonTest.deploy("cli-flip", Functions.pack("cli-flip", "", "def handle(e, c):\n    return 'one'\n"), 201);
+        WalkingSkeletonTest.deploy("cli-flip", Functions.pack("cli-flip", "", "def handle(e, c):\n    return 'two'\n"), 200);
+
+        Run versions = fn("", "versions", "cli-flip");
+        assertEquals(0, versions.code(), versions.err());
+        assertTrue(versions.out().startsWith("VERSION"), versions.out());
+        assertTrue(versions.out().lines().anyMatch(l -> l.startsWith("2 ") && l.endsWith("*")), versions.out());
+
+        Run rollback = fn("", "rollback", "cli-flip", "1");
+        assertEquals(0, rollback.code(), rollback.err());
+        assertTrue(rollback.out().startsWith("Rolled cli-flip back to version 1"), rollback.out());
+        assertEquals("one", fn("", "invoke", "cli-flip").out());
+        assertTrue(fn("", "versions", "cli-flip").out().lines().anyMatch(l -> l.startsWith("1 ") && l.endsWith("*")));
+
+        Run missing = fn("", "rollback", "cli-flip", "7");
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("no version 7"), missing.err());
+        assertEquals(2, fn("", "rollback", "cli-flip", "x").code());
+    }
 }

@@ -27,14 +27,19 @@ final class Functions {
         return Packager.pack(folder(name, funcYamlExtra, handlerPy));
     }
 
-    /** A raw tar.gz with exactly the given entries: name -> content, or "symlink:" / "hardlink:" + target. */
+    /**
+     * A raw tar.gz with exactly the given entries: name -> content, or "symlink:" / "hardlink:" +
+     * target, or "special:" + a tar type flag (3 character device, 4 block device, 6 FIFO).
+     */
     static byte[] rawTar(Map<String, String> entries) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (TarArchiveOutputStream tar = new TarArchiveOutputStream(new GZIPOutputStream(bytes))) {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             for (Map.Entry<String, String> e : entries.entrySet()) {
                 String v = e.getValue();
-                if (v.startsWith("symlink:")) {
+                if (v.startsWith("special:")) {
+                    tar.putArchiveEntry(new TarArchiveEntry(e.getKey(), (byte) v.charAt("special:".length())));
+                } else if (v.startsWith("symlink:")) {
                     TarArchiveEntry t = new TarArchiveEntry(e.getKey(), TarConstants.LF_SYMLINK);
                     t.setLinkName(v.substring("symlink:".length()));
                     tar.putArchiveEntry(t);
@@ -51,6 +56,26 @@ final class Functions {
                 }
                 tar.closeArchiveEntry();
             }
+        }
+        return bytes.toByteArray();
+    }
+
+    /** A valid package whose one extra file is {@code zeroBytes} of zeros: tiny gzip'ed, huge unpacked. */
+    static byte[] bomb(String name, long zeroBytes) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(new GZIPOutputStream(bytes))) {
+            byte[] yaml = ("name: " + name + "\nruntime: python\n").getBytes(StandardCharsets.UTF_8);
+            TarArchiveEntry f = new TarArchiveEntry("func.yaml");
+            f.setSize(yaml.length);
+            tar.putArchiveEntry(f);
+            tar.write(yaml);
+            tar.closeArchiveEntry();
+            TarArchiveEntry zeros = new TarArchiveEntry("zeros.bin");
+            zeros.setSize(zeroBytes);
+            tar.putArchiveEntry(zeros);
+            byte[] block = new byte[1 << 20];
+            for (long left = zeroBytes; left > 0; left -= block.length) tar.write(block, 0, (int) Math.min(block.length, left));
+            tar.closeArchiveEntry();
         }
         return bytes.toByteArray();
     }
