@@ -66,6 +66,11 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
         LOG.infof("invoker ready: sandboxes under %s, cgroup %s", config.stateDir(), runtime.cgroupVersion());
     }
 
+    /** Whether this invoker takes calls: its sandbox runtime is up and it is not shutting down (for readiness). */
+    public boolean acceptsCalls() {
+        return launcher != null && !shuttingDown;
+    }
+
     void stop(@Observes ShutdownEvent ignored) {
         shuttingDown = true; // a scaling decision arriving now must not start replicas that nobody stops
         // In-flight calls may run to their timeout; all functions drain in parallel.
