@@ -994,26 +994,11 @@ public final class InvokerBench {
     }
 
     void printSummary() {
-        out.println();
-        out.println("== summary (paste into the issue)");
-        out.println();
-        out.println("```");
-        out.println("Invoker benchmark, " + ZonedDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE));
-        out.println("host: " + hostLine);
-        out.println("reproduce: " + repro);
-        out.println("```");
-        summary.forEach(out::println);
-        if (!problems.isEmpty()) {
-            out.println();
-            out.println("PROBLEMS:");
-            problems.forEach(p -> out.println("- " + p));
-        }
+        Report.summary(out, "Invoker benchmark", hostLine, repro, summary, problems);
     }
 
     void heading(String title) {
-        out.println();
-        out.println("== " + title);
-        out.println();
+        Report.heading(out, title);
     }
 
     /** Milliseconds with three decimals (sub-millisecond differences matter here). */

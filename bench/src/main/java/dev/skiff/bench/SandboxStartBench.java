@@ -858,9 +858,7 @@ public final class SandboxStartBench {
     }
 
     void heading(String title) {
-        out.println();
-        out.println("== " + title);
-        out.println();
+        Report.heading(out, title);
     }
 
     void table(List<Series> all, Series ref) {
@@ -919,21 +917,7 @@ public final class SandboxStartBench {
     }
 
     void printSummary() {
-        out.println();
-        out.println("== summary (paste into the issue)");
-        out.println();
-        out.println("```");
-        out.println("Sandbox start benchmark, " + ZonedDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE));
-        out.println("host: " + hostLine);
-        out.println("reproduce: " + repro);
-        out.println("```");
-        out.println();
-        summary.forEach(out::println);
-        if (!problems.isEmpty()) {
-            out.println();
-            out.println("PROBLEMS:");
-            problems.forEach(p -> out.println("- " + p));
-        }
+        Report.summary(out, "Sandbox start benchmark", hostLine, repro, summary, problems);
     }
 
     static void progress(String fmt, Object... args) {
