@@ -18,7 +18,9 @@ final class SandboxTestSupport {
     private static SandboxRuntime runtime;
 
     static synchronized SandboxRuntime runtime() throws Exception {
-        if (runtime == null) runtime = SandboxRuntime.open(Files.createTempDirectory("skiff-sbx-test"), "skiff-unit-test");
+        // A cgroup group per run: a runtime removes its group's leftovers at start, so two runs
+        // on one machine sharing a group would destroy each other's sandboxes.
+        if (runtime == null) runtime = SandboxRuntime.open(Files.createTempDirectory("skiff-sbx-test"), "skiff-unit-test-" + ProcessHandle.current().pid());
         return runtime;
     }
 
