@@ -35,6 +35,9 @@ public final class InProcessInvoker implements AutoCloseable {
             @Override public Duration shutdownDrain() { return Duration.ofSeconds(30); }
             @Override public Duration reapInterval() { return Duration.ofSeconds(1); }
             @Override public boolean autoscalerEnabled() { return false; }
+            @Override public Role role() { return Role.ALL; }
+            @Override public java.util.Optional<String> advertisedUrl() { return java.util.Optional.empty(); }
+            @Override public Duration invokerTimeout() { return Duration.ofSeconds(3); }
         };
         // Quarkus serves a Prometheus registry; the meters (and their histograms) are the same.
         invoker.registry = new SimpleMeterRegistry();

@@ -31,6 +31,7 @@ import org.jboss.logging.Logger;
  *
  * <pre>
  *   functions/&lt;name&gt;/versions/&lt;n&gt;/func.yaml, code/…   one directory per version, never changed
+ *   functions/&lt;name&gt;/versions/&lt;n&gt;/package.tar.gz     the upload, for other nodes (function catalog)
  *   functions/&lt;name&gt;/current                           the live version number
  *   tmp/                                              uploads being unpacked and checked
  * </pre>
@@ -50,6 +51,8 @@ public class FunctionStore {
 
     /** One stored version, for listing: when it was deployed and whether it is the current one. */
     public record StoredVersion(long version, Instant deployedAt, boolean current) {}
+
+    static final String PACKAGE_FILE = "package.tar.gz";
 
     @Inject
     SkiffConfig config;
@@ -89,16 +92,43 @@ public class FunctionStore {
         return current.values().stream().sorted(Comparator.comparing(s -> s.deployment().name())).toList();
     }
 
-    /** Validates and stores a package as the next version of {@code name}. Nothing is stored if it is refused. */
+    /** Validates and stores a package as the next version of {@code name} and makes it current. Nothing is stored if it is refused. */
     public synchronized Stored deploy(String name, InputStream gzipTar) throws IOException {
+        Path fnDir = functionsDir().resolve(name);
+        FunctionDeployment d = store(name, gzipTar, -1);
+        writeAtomically(fnDir.resolve("current"), Long.toString(d.version()));
+        Stored stored = new Stored(d, Instant.now());
+        current.put(name, stored);
+        return stored;
+    }
+
+    /**
+     * Stores a package as version {@code version} of {@code name} without making it current
+     * (a copy of a version another gateway deployed, from the function catalog). A version that
+     * is already here is left as it is.
+     */
+    public synchronized FunctionDeployment storeVersion(String name, long version, InputStream gzipTar) throws IOException {
+        Optional<FunctionDeployment> here = version(name, version);
+        if (here.isPresent()) return here.get();
+        return store(name, gzipTar, version);
+    }
+
+    /**
+     * Unpacks and checks a package in tmp/, then renames the version directory into place. The
+     * archive is kept beside it (package.tar.gz) for the function catalog to hand to other nodes.
+     */
+    private FunctionDeployment store(String name, InputStream gzipTar, long wantedVersion) throws IOException {
         String problem = FunctionConfigParser.nameProblem(name);
         if (problem != null) throw new ApiException(400, "invalid_name", problem);
         Path staging = tmpDir().resolve(UUID.randomUUID().toString());
         Path code = staging.resolve("code");
         try {
             Files.createDirectories(code);
-            new PackageExtractor(new PackageExtractor.Limits(config.maxPackageExpandedBytes(), config.maxPackageEntries()))
-                    .extract(gzipTar, code);
+            try (var archive = Files.newOutputStream(staging.resolve(PACKAGE_FILE));
+                    var tee = new CopyingInputStream(gzipTar, archive)) {
+                new PackageExtractor(new PackageExtractor.Limits(config.maxPackageExpandedBytes(), config.maxPackageEntries()))
+                        .extract(tee, code);
+            }
             Path yaml = code.resolve("func.yaml");
             if (!Files.isRegularFile(yaml, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 throw new ApiException(400, "missing_func_yaml", "the package has no func.yaml at its top level (create one with ./fn init)");
@@ -111,19 +141,40 @@ public class FunctionStore {
                 throw new ApiException(400, "unknown_runtime", "runtime '" + fc.runtime() + "' is not known; known runtimes: " + String.join(", ", Runtimes.known()));
             }
             Files.copy(yaml, staging.resolve("func.yaml"));
-            Path fnDir = functionsDir().resolve(name);
-            Path versions = fnDir.resolve("versions");
+            Path versions = functionsDir().resolve(name).resolve("versions");
             Files.createDirectories(versions);
-            long version = nextVersion(versions);
+            long version = wantedVersion > 0 ? wantedVersion : nextVersion(versions);
             Path finalDir = versions.resolve(Long.toString(version));
             Files.move(staging, finalDir, StandardCopyOption.ATOMIC_MOVE);
-            writeAtomically(fnDir.resolve("current"), Long.toString(version));
-            Stored stored = new Stored(new FunctionDeployment(fc, version, finalDir.resolve("code")), Instant.now());
-            current.put(name, stored);
-            return stored;
+            return new FunctionDeployment(fc, version, finalDir.resolve("code"));
         } finally {
             if (Files.exists(staging)) deleteTree(staging);
         }
+    }
+
+    /** A stored version of a function, current or not (calls routed here name the version). */
+    public Optional<FunctionDeployment> version(String name, long version) {
+        Stored live = current.get(name);
+        if (live != null && live.deployment().version() == version) return Optional.of(live.deployment());
+        if (FunctionConfigParser.nameProblem(name) != null) return Optional.empty();
+        Path dir = functionsDir().resolve(name).resolve("versions").resolve(Long.toString(version));
+        try {
+            if (!Files.isRegularFile(dir.resolve("func.yaml"))) return Optional.empty();
+            FunctionConfig fc = FunctionConfigParser.parse(Files.readString(dir.resolve("func.yaml"), StandardCharsets.UTF_8));
+            return Optional.of(new FunctionDeployment(fc, version, dir.resolve("code")));
+        } catch (IOException | InvalidFunctionException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The package a version was deployed from, as uploaded (for the function catalog). */
+    public Path packageOf(String name, long version) {
+        return functionsDir().resolve(name).resolve("versions").resolve(Long.toString(version)).resolve(PACKAGE_FILE);
+    }
+
+    /** A small file of the catalog's beside a version (where its package went on Kafka). */
+    public Path versionFile(String name, long version, String file) {
+        return functionsDir().resolve(name).resolve("versions").resolve(Long.toString(version)).resolve(file);
     }
 
     /** Every stored version of a function, oldest first; empty when there is no such function. */
@@ -146,6 +197,11 @@ public class FunctionStore {
      */
     public synchronized Stored rollback(String name, long version) throws IOException {
         if (!current.containsKey(name)) throw ManagementResource.notFound(name);
+        return makeCurrent(name, version, Instant.now());
+    }
+
+    /** Points "current" at a stored version, whether or not the function had a current one. */
+    public synchronized Stored makeCurrent(String name, long version, Instant since) throws IOException {
         Path dir = functionsDir().resolve(name).resolve("versions").resolve(Long.toString(version));
         if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             throw new ApiException(404, "version_not_found", "function '" + name + "' has no version " + version
@@ -159,7 +215,7 @@ public class FunctionStore {
             throw new ApiException(409, "version_unusable", "version " + version + " of '" + name + "' no longer passes the func.yaml checks: " + e.getMessage());
         }
         writeAtomically(functionsDir().resolve(name).resolve("current"), Long.toString(version));
-        Stored stored = new Stored(new FunctionDeployment(fc, version, dir.resolve("code")), Instant.now());
+        Stored stored = new Stored(new FunctionDeployment(fc, version, dir.resolve("code")), since);
         current.put(name, stored);
         return stored;
     }
@@ -219,6 +275,60 @@ public class FunctionStore {
     static void deleteTree(Path dir) throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
+    /** Writes what is read through it to {@code copy} as well (keeps the upload while it is unpacked). */
+    private static final class CopyingInputStream extends java.io.FilterInputStream {
+        private final java.io.OutputStream copy;
+
+        CopyingInputStream(InputStream in, java.io.OutputStream copy) {
+            super(in);
+            this.copy = copy;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) copy.write(b);
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) copy.write(b, off, n);
+            return n;
+        }
+
+        /** The extractor closes it after the tar's end: read what is left (the gzip trailer) so the copy is whole. */
+        @Override
+        public void close() throws IOException {
+            if (closed) return;
+            closed = true;
+            try {
+                readAndCount(Long.MAX_VALUE);
+            } finally {
+                super.close();
+            }
+        }
+
+        private boolean closed;
+
+        @Override
+        public long skip(long n) throws IOException {
+            return readAndCount(n); // skipped bytes are part of the copy too
+        }
+
+        private long readAndCount(long n) throws IOException {
+            byte[] buf = new byte[8192];
+            long done = 0;
+            while (done < n) {
+                int r = read(buf, 0, (int) Math.min(buf.length, n - done));
+                if (r < 0) break;
+                done += r;
+            }
+            return done;
         }
     }
 }

@@ -33,6 +33,13 @@ import org.jboss.logging.Logger;
 public class InvocationRoutes {
     private static final Logger LOG = Logger.getLogger(InvocationRoutes.class);
     static final String CALL_ID = "X-Call-Id";
+    /** The version a gateway chose, on calls to /internal/fn (the invoker does not pick one itself). */
+    public static final String VERSION_HEADER = "X-Skiff-Version";
+    /** On answers that are the invoker's own, not the function's: e.g. it does not have the version. */
+    public static final String INVOKER_ERROR_HEADER = "X-Skiff-Invoker-Error";
+    public static final String NOT_HERE = "version_not_here";
+    /** How long a call for a version this node has not received yet waits for it. */
+    private static final java.time.Duration VERSION_WAIT = java.time.Duration.ofSeconds(10);
     /** Bodies up to this size are read whole (requests on the event loop, answers on the call thread); larger ones stream. */
     private static final int SMALL_BODY = 16 * 1024;
     private static final int STREAM_CHUNK = 64 * 1024;
@@ -59,8 +66,24 @@ public class InvocationRoutes {
     @Inject
     SkiffConfig config;
 
+    /** The invoker in this process, for the internal endpoint gateways call (invoker role). */
+    @Inject
+    dev.skiff.invoker.LocalInvoker local;
+
     void register(@Observes Router router) {
-        router.route("/fn/*").handler(this::invoke);
+        if (config.role().gateway()) router.route("/fn/*").handler(this::invoke);
+        if (config.role().invoker()) {
+            // What gateways in other processes call: the same call, already checked and with its
+            // X-Forwarded-* headers, run on this process's sandboxes. Not for the public: on a
+            // cluster only the gateways should reach the invokers' port.
+            router.route("/internal/fn/*").handler(this::invokeHere);
+            router.post("/internal/warmup/:name").blockingHandler(this::warmUpHere, false);
+        }
+    }
+
+    /** A deployment found on the call thread; it may wait for this node's copy of a new version. */
+    private interface DeploymentLookup {
+        FunctionDeployment find() throws InvocationException;
     }
 
     private void invoke(RoutingContext ctx) {
@@ -75,6 +98,75 @@ public class InvocationRoutes {
             error(ctx.response(), callId, 404, "function_not_found", "no function named '" + name + "' is deployed (see ./fn list)");
             return;
         }
+        List<HttpMessage.Header> headers = new ArrayList<>();
+        for (Map.Entry<String, String> h : req.headers()) headers.add(new HttpMessage.Header(h.getKey(), h.getValue()));
+        headers.add(new HttpMessage.Header("X-Forwarded-For", req.remoteAddress() == null ? "" : req.remoteAddress().hostAddress()));
+        headers.add(new HttpMessage.Header("X-Forwarded-Proto", req.scheme()));
+        if (req.authority() != null) headers.add(new HttpMessage.Header("X-Forwarded-Host", req.authority().toString()));
+        serve(ctx, callId, name, path, headers, () -> d, invoker);
+    }
+
+    /** A call a gateway sends to this invoker: the version it chose is in X-Skiff-Version. */
+    private void invokeHere(RoutingContext ctx) {
+        HttpServerRequest req = ctx.request();
+        String callId = req.getHeader(CALL_ID) != null ? req.getHeader(CALL_ID) : UUID.randomUUID().toString();
+        String rest = req.path().substring("/internal/fn/".length());
+        int slash = rest.indexOf('/');
+        String name = slash < 0 ? rest : rest.substring(0, slash);
+        String path = slash < 0 ? "/" : rest.substring(slash);
+        long version;
+        try {
+            version = Long.parseLong(req.getHeader(VERSION_HEADER));
+        } catch (RuntimeException e) {
+            error(ctx.response(), callId, 400, "bad_request", VERSION_HEADER + " must name the function version");
+            return;
+        }
+        List<HttpMessage.Header> headers = new ArrayList<>();
+        for (Map.Entry<String, String> h : req.headers()) {
+            if (!h.getKey().equalsIgnoreCase(VERSION_HEADER)) headers.add(new HttpMessage.Header(h.getKey(), h.getValue()));
+        }
+        serve(ctx, callId, name, path, headers, () -> versionHere(name, version), local);
+    }
+
+    private void warmUpHere(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        String callId = UUID.randomUUID().toString();
+        try {
+            long version = Long.parseLong(ctx.request().getHeader(VERSION_HEADER));
+            local.warmUp(versionHere(name, version));
+            ctx.response().setStatusCode(204).end();
+        } catch (NumberFormatException | NullPointerException e) {
+            error(ctx.response(), callId, 400, "bad_request", VERSION_HEADER + " must name the function version");
+        } catch (InvocationException e) {
+            if (NOT_HERE.equals(e.error())) ctx.response().putHeader(INVOKER_ERROR_HEADER, NOT_HERE);
+            error(ctx.response(), callId, e.status(), e.error(), e.getMessage());
+        }
+    }
+
+    /**
+     * This node's copy of a version. A version deployed a moment ago may still be on its way
+     * through the function catalog (Kafka), so wait for it a little before saying it is not here.
+     */
+    private FunctionDeployment versionHere(String name, long version) throws InvocationException {
+        long deadline = System.nanoTime() + VERSION_WAIT.toNanos();
+        while (true) {
+            FunctionDeployment d = store.version(name, version).orElse(null);
+            if (d != null) return d;
+            if (System.nanoTime() > deadline) {
+                throw new InvocationException(503, NOT_HERE, "this invoker has no version " + version + " of '" + name + "'");
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InvocationException(503, NOT_HERE, "interrupted");
+            }
+        }
+    }
+
+    private void serve(RoutingContext ctx, String callId, String name, String path, List<HttpMessage.Header> headers,
+            DeploymentLookup lookup, Invoker target) {
+        HttpServerRequest req = ctx.request();
         long length = -1;
         String cl = req.getHeader("Content-Length");
         if (cl != null) {
@@ -97,15 +189,10 @@ public class InvocationRoutes {
         // HTTP/1.x: no Content-Length and no Transfer-Encoding means no body (RFC 9112 §6.3).
         // HTTP/2 frames the body itself, so there a missing Content-Length means "unknown".
         boolean noBody = length == 0 || (length < 0 && http1 && req.getHeader("Transfer-Encoding") == null);
-        List<HttpMessage.Header> headers = new ArrayList<>();
-        for (Map.Entry<String, String> h : req.headers()) headers.add(new HttpMessage.Header(h.getKey(), h.getValue()));
-        headers.add(new HttpMessage.Header("X-Forwarded-For", req.remoteAddress() == null ? "" : req.remoteAddress().hostAddress()));
-        headers.add(new HttpMessage.Header("X-Forwarded-Proto", req.scheme()));
-        if (req.authority() != null) headers.add(new HttpMessage.Header("X-Forwarded-Host", req.authority().toString()));
         HttpServerResponse resp = ctx.response();
         String method = req.method().name();
         if (noBody) {
-            dispatch(d, new InvocationRequest(callId, method, path, req.query(), headers, new byte[0]), resp, http1);
+            dispatch(name, lookup, target, new InvocationRequest(callId, method, path, req.query(), headers, new byte[0]), resp, http1);
         } else if (length >= 0 && length <= SMALL_BODY) {
             // A small body of known size (most calls): read it here, on the event loop, so the call
             // thread never has to wait for the event loop to hand it chunks.
@@ -113,30 +200,30 @@ public class InvocationRoutes {
                 if (body.failed()) {
                     error(resp, callId, 400, "bad_request_body", "the request body broke off: " + body.cause().getMessage());
                 } else {
-                    dispatch(d, new InvocationRequest(callId, method, path, req.query(), headers, body.result().getBytes()), resp, http1);
+                    dispatch(name, lookup, target, new InvocationRequest(callId, method, path, req.query(), headers, body.result().getBytes()), resp, http1);
                 }
             });
             // Quarkus hands routes a paused request and resumes it when a data handler is set,
             // which body() does not do (quarkusio/quarkus#31101).
             req.resume();
         } else {
-            dispatch(d, InvocationRequest.streaming(callId, method, path, req.query(), headers,
+            dispatch(name, lookup, target, InvocationRequest.streaming(callId, method, path, req.query(), headers,
                     new RequestBodyStream(req, ctx.vertx().getOrCreateContext(), config.maxBodyBytes()), length), resp, http1);
         }
     }
 
     /** Runs the call off the event loop (the invoker blocks on the sandbox's socket) and relays its answer. */
-    private void dispatch(FunctionDeployment d, InvocationRequest call, HttpServerResponse resp, boolean http1) {
+    private void dispatch(String name, DeploymentLookup lookup, Invoker target, InvocationRequest call, HttpServerResponse resp, boolean http1) {
         String callId = call.callId();
-        String name = d.name();
         callThreads.execute(() -> {
             StreamedResponse r;
             try {
-                r = invoker.invokeStreaming(d, call);
+                r = target.invokeStreaming(lookup.find(), call);
             } catch (InvocationException e) {
                 LOG.infof("call %s to %s: %d %s", callId, name, e.status(), e.getMessage());
                 if (e.retryAfterSeconds() > 0) resp.putHeader("Retry-After", Long.toString(e.retryAfterSeconds()));
                 if (e.status() == 413 && http1) resp.putHeader("Connection", "close");
+                if (NOT_HERE.equals(e.error())) resp.putHeader(INVOKER_ERROR_HEADER, NOT_HERE);
                 error(resp, callId, e.status(), e.error(), e.getMessage());
                 return;
             } catch (RuntimeException e) {

@@ -45,6 +45,12 @@ public class ManagementResource {
     @Inject
     Invoker invoker;
 
+    @Inject
+    jakarta.enterprise.event.Event<FunctionChanged> changes;
+
+    @Inject
+    dev.skiff.invoker.SkiffConfig config;
+
     @Context
     UriInfo uri;
 
@@ -66,6 +72,7 @@ public class ManagementResource {
     public Response deploy(@PathParam("name") String name, @QueryParam("warm") @DefaultValue("true") boolean warm,
             @RequestBody(content = @Content(mediaType = "application/gzip", schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING, format = "binary")))
             InputStream body) throws IOException {
+        refuseOnInvokerOnlyNode();
         boolean existed = store.get(name).isPresent();
         FunctionStore.Stored stored = activate(() -> store.deploy(name, body));
         Switched switched = warmUp(stored.deployment(), warm);
@@ -111,6 +118,7 @@ public class ManagementResource {
     public FunctionView rollback(@PathParam("name") String name,
             @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = RollbackRequest.class)))
             String body) throws IOException {
+        refuseOnInvokerOnlyNode();
         RollbackRequest request = RollbackRequest.parse(body);
         FunctionStore.Stored stored = activate(() -> store.rollback(name, request.version()));
         Switched switched = warmUp(stored.deployment(), true);
@@ -124,7 +132,11 @@ public class ManagementResource {
     @APIResponse(responseCode = "204", description = "deleted")
     @APIResponse(responseCode = "404", description = "no such function")
     public Response delete(@PathParam("name") String name) throws IOException {
-        if (!store.delete(name)) throw notFound(name);
+        refuseOnInvokerOnlyNode();
+        synchronized (SWITCHES) {
+            if (!store.delete(name)) throw notFound(name);
+            changes.fire(new FunctionChanged(name, null));
+        }
         invoker.retire(name);
         return Response.noContent().build();
     }
@@ -142,6 +154,7 @@ public class ManagementResource {
         synchronized (SWITCHES) {
             FunctionStore.Stored stored = change.apply();
             invoker.activate(stored.deployment());
+            changes.fire(new FunctionChanged(stored.deployment().name(), stored));
             return stored;
         }
     }
@@ -166,6 +179,14 @@ public class ManagementResource {
 
     private String url(String name) {
         return uri.getBaseUriBuilder().replacePath("/fn/" + name).build().toString();
+    }
+
+    /** An invoker-only node holds a copy of the function catalog: changes go through a gateway. */
+    private void refuseOnInvokerOnlyNode() {
+        if (!config.role().gateway()) {
+            throw new ApiException(409, "not_a_gateway", "this Skiff runs only the invoker role (skiff.role=invoker); "
+                    + "deploy, roll back and delete functions through a gateway");
+        }
     }
 
     static ApiException notFound(String name) {

@@ -143,6 +143,9 @@ class FunctionStoreTest {
             @Override public Duration shutdownDrain() { return Duration.ofSeconds(30); }
             @Override public Duration reapInterval() { return Duration.ofSeconds(1); }
             @Override public boolean autoscalerEnabled() { return true; }
+            @Override public Role role() { return Role.ALL; }
+            @Override public java.util.Optional<String> advertisedUrl() { return java.util.Optional.empty(); }
+            @Override public Duration invokerTimeout() { return Duration.ofSeconds(3); }
         };
     }
 }

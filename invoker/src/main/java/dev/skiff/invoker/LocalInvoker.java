@@ -28,8 +28,13 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
-/** The invoker role: warm pools of sandboxes on this node. */
+/**
+ * The invoker role: warm pools of sandboxes on this node. Not injectable as {@link Invoker}: the
+ * gateway calls through the cluster-wide invoker, which uses this one when the process has the
+ * invoker role.
+ */
 @ApplicationScoped
+@jakarta.enterprise.inject.Typed(LocalInvoker.class)
 public class LocalInvoker implements Invoker, ConcurrencySampler {
     private static final Logger LOG = Logger.getLogger(LocalInvoker.class);
 
@@ -54,6 +59,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     private ReplicaLauncher launcher;
 
     void start(@Observes StartupEvent ignored) throws SandboxException, IOException {
+        if (!config.role().invoker()) return; // a gateway-only process runs no sandboxes
         SandboxRuntime runtime = SandboxRuntime.open(config.stateDir().resolve("sandboxes"), config.cgroupName());
         launcher = new ReplicaLauncher(runtime, new Runtimes(config.dataDir()), config, logs);
         var scheduler = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("invoker-timers").daemon().factory());
@@ -398,6 +404,25 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
         if (p == null) return new ReplicaStatus(0, 0, desired.get(name), 0);
         FunctionPool.Counts c = p.counts();
         return new ReplicaStatus(c.replicas(), c.starting(), desired.get(name), p.consecutiveFailures());
+    }
+
+    /**
+     * One function's load on this invoker, for the announcements gateways route by.
+     *
+     * @param slotsPerReplica the function's concurrency: calls one replica takes at once
+     */
+    public record FunctionLoad(String function, long version, int replicas, int starting, int inFlight, int waiting, int slotsPerReplica) {}
+
+    /** The load of every function this invoker has replicas or calls of. */
+    public List<FunctionLoad> loads() {
+        List<FunctionLoad> loads = new java.util.ArrayList<>();
+        for (var e : pools.entrySet()) {
+            FunctionDeployment d = deployments.get(e.getKey());
+            if (d == null) continue;
+            FunctionPool.Counts c = e.getValue().counts();
+            loads.add(new FunctionLoad(e.getKey(), d.version(), c.replicas(), c.starting(), c.inFlight(), c.waiting(), d.config().concurrency()));
+        }
+        return loads;
     }
 
     /** Host PIDs of a function's sandboxes (their init processes). */

@@ -72,4 +72,36 @@ public interface SkiffConfig {
     @io.smallrye.config.WithName("autoscaler.enabled")
     @WithDefault("true")
     boolean autoscalerEnabled();
+
+    /**
+     * Which roles this process plays: {@code all} (gateway, invoker and autoscaler: one machine),
+     * {@code gateway} (API, routing, async, autoscaler; no sandboxes) or {@code invoker}
+     * (sandboxes only, fed by gateways; announces itself on fn.invokers).
+     */
+    @WithDefault("all")
+    Role role();
+
+    /**
+     * How gateways reach this invoker's internal call endpoint, e.g. http://10.0.0.7:8080. Default:
+     * this host's name and the HTTP port.
+     */
+    @io.smallrye.config.WithName("advertised-url")
+    java.util.Optional<String> advertisedUrl();
+
+    /** An invoker not heard from for this long is out of rotation (it announces every second). */
+    @io.smallrye.config.WithName("invoker-timeout")
+    @WithDefault("3s")
+    Duration invokerTimeout();
+
+    enum Role {
+        ALL, GATEWAY, INVOKER;
+
+        public boolean gateway() {
+            return this != INVOKER;
+        }
+
+        public boolean invoker() {
+            return this != GATEWAY;
+        }
+    }
 }

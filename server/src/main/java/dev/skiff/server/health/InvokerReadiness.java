@@ -1,6 +1,8 @@
 package dev.skiff.server.health;
 
 import dev.skiff.invoker.LocalInvoker;
+import dev.skiff.invoker.SkiffConfig;
+import dev.skiff.server.cluster.InvokerRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.health.HealthCheck;
@@ -8,7 +10,8 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
 /**
- * Ready needs an invoker that takes calls. (Kafka's part of readiness comes from the SmallRye
+ * Ready needs an invoker that takes calls: this process's own, or (on a gateway) at least one
+ * that announced itself on fn.invokers lately. (Kafka's part of readiness comes from the SmallRye
  * Kafka connector's own checks on the fn.metrics and fn.scale channels.)
  */
 @Readiness
@@ -17,8 +20,17 @@ public class InvokerReadiness implements HealthCheck {
     @Inject
     LocalInvoker invoker;
 
+    @Inject
+    InvokerRegistry registry;
+
+    @Inject
+    SkiffConfig config;
+
     @Override
     public HealthCheckResponse call() {
-        return HealthCheckResponse.named("invoker").status(invoker.acceptsCalls()).build();
+        boolean local = config.role().invoker() && invoker.acceptsCalls();
+        int remote = config.role().gateway() ? registry.liveCount() : 0;
+        return HealthCheckResponse.named("invoker").status(local || remote > 0)
+                .withData("local", local).withData("announced", remote).build();
     }
 }

@@ -66,7 +66,7 @@ public class AutoscalerRole {
     private ScheduledExecutorService timer;
 
     void start(@Observes StartupEvent ignored) {
-        enabled = config.autoscalerEnabled();
+        enabled = config.autoscalerEnabled() && config.role().gateway(); // the autoscaler runs beside gateways, not on invoker-only nodes
         if (!enabled) {
             LOG.info("autoscaler role off (skiff.autoscaler.enabled=false)");
             return;

@@ -12,6 +12,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import dev.skiff.server.cluster.FunctionCatalog;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -50,6 +51,28 @@ public class KafkaTopics {
                 TopicConfig.SEGMENT_MS_CONFIG, Long.toString(Duration.ofMinutes(10).toMillis())));
     }
 
+    /** Invoker announcements (every second each): only the last few seconds matter. */
+    static NewTopic invokersTopic() {
+        return new NewTopic(FunctionCatalog.INVOKERS_TOPIC, 1, (short) 1).configs(Map.of(
+                TopicConfig.RETENTION_MS_CONFIG, Long.toString(Duration.ofMinutes(10).toMillis()),
+                TopicConfig.SEGMENT_MS_CONFIG, Long.toString(Duration.ofMinutes(10).toMillis())));
+    }
+
+    /** The function catalog: the latest record per function, kept for ever; one partition keeps changes in order. */
+    static NewTopic functionsTopic() {
+        return new NewTopic(FunctionCatalog.FUNCTIONS_TOPIC, 1, (short) 1).configs(Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                TopicConfig.RETENTION_MS_CONFIG, "-1"));
+    }
+
+    /** Function packages in chunks, keyed per version and chunk, kept for ever (until deleted). */
+    static NewTopic packagesTopic() {
+        return new NewTopic(FunctionCatalog.PACKAGES_TOPIC, 1, (short) 1).configs(Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                TopicConfig.RETENTION_MS_CONFIG, "-1",
+                TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(2 * 1024 * 1024)));
+    }
+
     // Before SmallRye Reactive Messaging (LIBRARY_BEFORE) starts the channels.
     void create(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE + 10) StartupEvent ignored) {
         if (tryCreate(FIRST_TRY)) return;
@@ -73,7 +96,7 @@ public class KafkaTopics {
         config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
         try (Admin admin = Admin.create(config)) {
             Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            List<NewTopic> missing = List.of(metricsTopic(), scaleTopic()).stream()
+            List<NewTopic> missing = List.of(metricsTopic(), scaleTopic(), invokersTopic(), functionsTopic(), packagesTopic()).stream()
                     .filter(t -> !existing.contains(t.name())).toList();
             if (missing.isEmpty()) return true;
             try {

@@ -1,0 +1,241 @@
+package dev.skiff.server.cluster;
+
+import dev.skiff.invoker.FunctionDeployment;
+import dev.skiff.invoker.FunctionLogs;
+import dev.skiff.invoker.InvocationException;
+import dev.skiff.invoker.InvocationRequest;
+import dev.skiff.invoker.InvocationResponse;
+import dev.skiff.invoker.Invoker;
+import dev.skiff.invoker.LocalInvoker;
+import dev.skiff.invoker.ReplicaStatus;
+import dev.skiff.invoker.SkiffConfig;
+import dev.skiff.invoker.StreamedResponse;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jboss.logging.Logger;
+
+/**
+ * The invoker the gateway (and async calls) talk to: this process's own invoker when it has the
+ * invoker role, and the invokers in other processes that announce themselves on fn.invokers.
+ * Each call goes where {@link Placement} says; with no other invoker around, straight to the
+ * local one (the one-machine case costs nothing extra).
+ *
+ * <p>A call that cannot connect to an invoker goes to the next one (nothing was sent). A call
+ * that an invoker dropped mid-way (it died) is a 502, and is repeated elsewhere only when that is
+ * safe: GET, HEAD, PUT, DELETE or OPTIONS with a body still in memory.
+ */
+@ApplicationScoped
+public class ClusterInvoker implements Invoker {
+    private static final Logger LOG = Logger.getLogger(ClusterInvoker.class);
+    private static final Set<String> SAFE_TO_REPEAT = Set.of("GET", "HEAD", "PUT", "DELETE", "OPTIONS");
+    private static final String LOCAL_URL = "local";
+
+    @Inject
+    SkiffConfig config;
+
+    @Inject
+    LocalInvoker local;
+
+    @Inject
+    InvokerRegistry registry;
+
+    private final RemoteInvoker remote = new RemoteInvoker();
+    private final FunctionLogs noLogs = new FunctionLogs(1);
+    /** Calls in flight per function and remote invoker, sent by this gateway. */
+    private final Map<String, Map<String, AtomicInteger>> sent = new ConcurrentHashMap<>();
+
+    private boolean hasLocal() {
+        return config.role().invoker();
+    }
+
+    private String localId() {
+        return hasLocal() ? local.invokerId() : null;
+    }
+
+    @Override
+    public InvocationResponse invoke(FunctionDeployment d, InvocationRequest request) throws InvocationException {
+        StreamedResponse r = invokeStreaming(d, request);
+        try (InputStream body = r.body()) {
+            return new InvocationResponse(r.status(), r.headers(), body.readAllBytes());
+        } catch (IOException e) {
+            throw new InvocationException(502, "function_response_broken", "the response of " + d.name() + " broke off: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public StreamedResponse invokeStreaming(FunctionDeployment d, InvocationRequest call) throws InvocationException {
+        List<Announcement> others = registry.live(localId());
+        if (others.isEmpty()) {
+            if (hasLocal()) return local.invokeStreaming(d, call);
+            throw noInvoker(d.name());
+        }
+        InvocationException last = null;
+        for (Announcement a : candidates(d.name(), others)) {
+            if (a.url().equals(LOCAL_URL)) return local.invokeStreaming(d, call);
+            AtomicInteger inFlight = sent.computeIfAbsent(d.name(), k -> new ConcurrentHashMap<>())
+                    .computeIfAbsent(a.invoker(), k -> new AtomicInteger());
+            inFlight.incrementAndGet();
+            boolean handedOver = false;
+            try {
+                StreamedResponse r = remote.invokeStreaming(a.url(), d, call, callTimeout(d));
+                handedOver = true;
+                return new StreamedResponse(r.status(), r.headers(), r.contentLength(), countedUntilClosed(r.body(), inFlight));
+            } catch (RemoteInvoker.NotReached e) {
+                if (e.getCause() != null) registry.unreachable(a.invoker());
+                LOG.debugf("call %s: %s; trying the next invoker", call.callId(), e.getMessage());
+                last = new InvocationException(503, "no_invoker", e.getMessage(), 1);
+            } catch (InvocationException e) {
+                if (!"invoker_lost".equals(e.error())) throw e;
+                registry.unreachable(a.invoker());
+                if (!safeToRepeat(call)) throw e;
+                LOG.infof("call %s: %s; repeating it on another invoker (%s is safe to repeat)", call.callId(), e.getMessage(), call.method());
+                last = e;
+            } finally {
+                if (!handedOver) inFlight.decrementAndGet();
+            }
+        }
+        throw last != null ? last : noInvoker(d.name());
+    }
+
+    /** The live invokers in the order Placement gives, this process's own among them. */
+    private List<Announcement> candidates(String function, List<Announcement> others) {
+        List<Announcement> all = new ArrayList<>(others);
+        if (hasLocal()) {
+            List<Announcement.Load> loads = new ArrayList<>();
+            for (LocalInvoker.FunctionLoad l : local.loads()) {
+                if (l.function().equals(function)) {
+                    loads.add(new Announcement.Load(l.function(), l.version(), l.replicas(), l.starting(), l.inFlight(), l.waiting(), l.slotsPerReplica()));
+                }
+            }
+            all.add(new Announcement(local.invokerId(), LOCAL_URL, Instant.now(), false, loads));
+        }
+        Map<String, Integer> mine = new HashMap<>();
+        Map<String, AtomicInteger> counts = sent.get(function);
+        if (counts != null) counts.forEach((id, n) -> mine.put(id, n.get()));
+        return Placement.order(function, all, mine);
+    }
+
+    private static boolean safeToRepeat(InvocationRequest call) {
+        return SAFE_TO_REPEAT.contains(call.method()) && call.bodyStream() == null;
+    }
+
+    private Duration callTimeout(FunctionDeployment d) {
+        return d.config().timeout().plus(config.queueTimeout()).plus(config.startTimeout()).plusSeconds(5);
+    }
+
+    private static InvocationException noInvoker(String name) {
+        return new InvocationException(503, "no_invoker", "no invoker is available to run " + name + " (none has announced itself on fn.invokers lately)", 1);
+    }
+
+    /** The remote call counts as in flight until its body has been read or closed. */
+    private static InputStream countedUntilClosed(InputStream body, AtomicInteger inFlight) {
+        AtomicBoolean done = new AtomicBoolean();
+        return new FilterInputStream(body) {
+            @Override
+            public int read() throws IOException {
+                int b = super.read();
+                if (b < 0) finish();
+                return b;
+            }
+
+            @Override
+            public int read(byte[] buf, int off, int len) throws IOException {
+                int n = super.read(buf, off, len);
+                if (n < 0) finish();
+                return n;
+            }
+
+            @Override
+            public void close() throws IOException {
+                finish();
+                super.close();
+            }
+
+            private void finish() {
+                if (done.compareAndSet(false, true)) inFlight.decrementAndGet();
+            }
+        };
+    }
+
+    @Override
+    public void warmUp(FunctionDeployment d) throws InvocationException {
+        List<Announcement> others = registry.live(localId());
+        if (others.isEmpty()) {
+            if (hasLocal()) {
+                local.warmUp(d);
+                return;
+            }
+            throw noInvoker(d.name());
+        }
+        InvocationException last = null;
+        for (Announcement a : candidates(d.name(), others)) {
+            if (a.url().equals(LOCAL_URL)) {
+                local.warmUp(d);
+                return;
+            }
+            try {
+                remote.warmUp(a.url(), d, config.startTimeout().plusSeconds(15));
+                return;
+            } catch (RemoteInvoker.NotReached e) {
+                if (e.getCause() != null) registry.unreachable(a.invoker());
+                last = new InvocationException(503, "no_invoker", e.getMessage(), 1);
+            }
+        }
+        throw last != null ? last : noInvoker(d.name());
+    }
+
+    @Override
+    public void activate(FunctionDeployment d) {
+        // Other invokers learn the new version from the function catalog.
+        if (hasLocal()) local.activate(d);
+    }
+
+    @Override
+    public ReplicaStatus status(String name) {
+        ReplicaStatus here = hasLocal() ? local.status(name) : ReplicaStatus.NONE;
+        int warm = here.warm();
+        int starting = here.starting();
+        for (Announcement a : registry.live(localId())) {
+            Announcement.Load l = a.load(name);
+            if (l == null) continue;
+            warm += l.replicas();
+            starting += l.starting();
+        }
+        return new ReplicaStatus(warm, starting, here.desired(), here.failures());
+    }
+
+    @Override
+    public void retire(String name) {
+        // Other invokers retire it when the catalog says it was deleted.
+        if (hasLocal()) local.retire(name);
+        sent.remove(name);
+    }
+
+    @Override
+    public FunctionLogs logs() {
+        return hasLocal() ? local.logs() : noLogs;
+    }
+
+    @Override
+    public int replicas(String name) {
+        int n = hasLocal() ? local.replicas(name) : 0;
+        for (Announcement a : registry.live(localId())) {
+            Announcement.Load l = a.load(name);
+            if (l != null) n += l.replicas();
+        }
+        return n;
+    }
+}

@@ -1,0 +1,288 @@
+package dev.skiff.server.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skiff.gateway.FunctionChanged;
+import dev.skiff.gateway.FunctionStore;
+import dev.skiff.invoker.FunctionDeployment;
+import dev.skiff.invoker.LocalInvoker;
+import dev.skiff.invoker.SkiffConfig;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * The function set shared through Kafka, so that every gateway and invoker sees the same
+ * functions (the data directory stays each node's durable copy):
+ *
+ * <pre>
+ *   fn.functions  compacted, key = function name:
+ *                 {"name","version","deployedAt","package":{"partition","offset","chunks","bytes"}}
+ *                 or a tombstone when the function is deleted; header "origin" = the node that wrote it
+ *   fn.packages   compacted, key = name/version/chunk: the uploaded archive in 512 KiB records
+ * </pre>
+ *
+ * A gateway publishes the package first, then the function record that points at it, so a
+ * reader that sees the record can always fetch the package. Every node reads fn.functions from
+ * the beginning at start and then follows it: it stores versions it lacks (from fn.packages),
+ * switches its current version and, with the invoker role, activates it or retires a deleted
+ * function. A node skips what it wrote itself (it made that change already).
+ */
+@ApplicationScoped
+public class FunctionCatalog {
+    private static final Logger LOG = Logger.getLogger(FunctionCatalog.class);
+    public static final String FUNCTIONS_TOPIC = "fn.functions";
+    public static final String PACKAGES_TOPIC = "fn.packages";
+    public static final String INVOKERS_TOPIC = "fn.invokers";
+    static final int CHUNK_BYTES = 512 * 1024;
+    private static final String ORIGIN = "origin";
+    private static final String PUBLISHED_FILE = "catalog.json";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Inject
+    SkiffConfig config;
+
+    @Inject
+    FunctionStore store;
+
+    @Inject
+    LocalInvoker local;
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrap;
+
+    private String nodeId;
+    private KafkaProducer<String, byte[]> producer;
+    private volatile boolean stopping;
+    private Thread follower;
+    private Thread republisher;
+    /** Functions whose latest change could not be published yet (broker down): retried. */
+    private final Set<String> unpublished = ConcurrentHashMap.newKeySet();
+
+    void start(@Observes StartupEvent ignored) throws IOException {
+        nodeId = nodeId(config.dataDir());
+        producer = KafkaClients.producer(bootstrap, "skiff-catalog-" + nodeId);
+        if (config.role().gateway()) {
+            // Functions deployed while the broker was away (or before the catalog existed).
+            for (FunctionStore.Stored s : store.list()) {
+                if (!Files.exists(store.versionFile(s.deployment().name(), s.deployment().version(), PUBLISHED_FILE))) unpublished.add(s.deployment().name());
+            }
+            republisher = Thread.ofPlatform().daemon().name("catalog-republisher").start(this::republish);
+        }
+        follower = Thread.ofPlatform().daemon().name("catalog-follower").start(this::follow);
+    }
+
+    void stop(@Observes ShutdownEvent ignored) {
+        stopping = true;
+        if (follower != null) follower.interrupt();
+        if (republisher != null) republisher.interrupt();
+        if (producer != null) producer.close(Duration.ofSeconds(2));
+    }
+
+    /** Deploy, rollback and delete on this gateway: published before the API answers, so invokers can fetch the version. */
+    void changed(@Observes FunctionChanged change) {
+        try {
+            if (change.stored() == null) publishDeleted(change.name());
+            else publish(change.stored());
+            unpublished.remove(change.name());
+        } catch (Exception e) {
+            unpublished.add(change.name());
+            LOG.warnf("could not publish %s to the function catalog yet (%s); retrying in the background", change.name(), e.toString());
+        }
+    }
+
+    private void publish(FunctionStore.Stored s) throws Exception {
+        FunctionDeployment d = s.deployment();
+        JsonNode pkg = publishPackage(d.name(), d.version());
+        ObjectNode record = JSON.createObjectNode();
+        record.put("name", d.name()).put("version", d.version()).put("deployedAt", s.deployedAt().toString()).set("package", pkg);
+        ProducerRecord<String, byte[]> r = new ProducerRecord<>(FUNCTIONS_TOPIC, d.name(), record.toString().getBytes(StandardCharsets.UTF_8));
+        r.headers().add(ORIGIN, nodeId.getBytes(StandardCharsets.UTF_8));
+        producer.send(r).get(10, TimeUnit.SECONDS);
+    }
+
+    private void publishDeleted(String name) throws Exception {
+        ProducerRecord<String, byte[]> r = new ProducerRecord<>(FUNCTIONS_TOPIC, name, null);
+        r.headers().add(ORIGIN, nodeId.getBytes(StandardCharsets.UTF_8));
+        producer.send(r).get(10, TimeUnit.SECONDS);
+    }
+
+    /** Sends a version's archive in chunks once; where it went is kept beside the version. */
+    private JsonNode publishPackage(String name, long version) throws Exception {
+        Path marker = store.versionFile(name, version, PUBLISHED_FILE);
+        if (Files.exists(marker)) return JSON.readTree(Files.readString(marker));
+        byte[] archive = Files.readAllBytes(store.packageOf(name, version));
+        int chunks = Math.max(1, (archive.length + CHUNK_BYTES - 1) / CHUNK_BYTES);
+        List<java.util.concurrent.Future<RecordMetadata>> sends = new ArrayList<>();
+        for (int i = 0; i < chunks; i++) {
+            byte[] part = java.util.Arrays.copyOfRange(archive, i * CHUNK_BYTES, Math.min(archive.length, (i + 1) * CHUNK_BYTES));
+            sends.add(producer.send(new ProducerRecord<>(PACKAGES_TOPIC, 0, chunkKey(name, version, i), part)));
+        }
+        RecordMetadata first = sends.get(0).get(10, TimeUnit.SECONDS);
+        for (var f : sends) f.get(10, TimeUnit.SECONDS);
+        ObjectNode pkg = JSON.createObjectNode();
+        pkg.put("partition", first.partition()).put("offset", first.offset()).put("chunks", chunks).put("bytes", archive.length);
+        Path tmp = marker.resolveSibling(PUBLISHED_FILE + ".tmp");
+        Files.writeString(tmp, pkg.toString());
+        Files.move(tmp, marker, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        return pkg;
+    }
+
+    private static String chunkKey(String name, long version, int i) {
+        return name + "/" + version + "/" + i;
+    }
+
+    private void republish() {
+        while (!stopping) {
+            try {
+                Thread.sleep(5000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            for (String name : List.copyOf(unpublished)) {
+                try {
+                    var s = store.get(name);
+                    if (s.isPresent()) publish(s.get());
+                    else publishDeleted(name);
+                    unpublished.remove(name);
+                    LOG.infof("published %s to the function catalog", name);
+                } catch (Exception e) {
+                    LOG.debugf("still cannot publish %s: %s", name, e);
+                }
+            }
+        }
+    }
+
+    // ---- following ---------------------------------------------------------------------------
+
+    private void follow() {
+        while (!stopping) {
+            try (KafkaConsumer<String, byte[]> consumer = KafkaClients.reader(bootstrap, "skiff-catalog-follower-" + nodeId)) {
+                List<TopicPartition> parts = partitions(consumer, FUNCTIONS_TOPIC);
+                if (parts.isEmpty()) {
+                    Thread.sleep(1000);
+                    continue;
+                }
+                consumer.assign(parts);
+                consumer.seekToBeginning(parts);
+                while (!stopping) {
+                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) apply(r);
+                }
+            } catch (InterruptedException | org.apache.kafka.common.errors.InterruptException e) {
+                return;
+            } catch (RuntimeException e) {
+                if (stopping) return;
+                LOG.warnf("following %s failed (%s); starting over", FUNCTIONS_TOPIC, e.toString());
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void apply(ConsumerRecord<String, byte[]> r) {
+        var origin = r.headers().lastHeader(ORIGIN);
+        if (origin != null && nodeId.equals(new String(origin.value(), StandardCharsets.UTF_8))) return;
+        String name = r.key();
+        if (name == null) return;
+        try {
+            if (r.value() == null) {
+                if (store.delete(name)) {
+                    LOG.infof("function catalog: %s was deleted", name);
+                    if (config.role().invoker()) local.retire(name);
+                }
+                return;
+            }
+            JsonNode spec = JSON.readTree(r.value());
+            long version = spec.path("version").asLong();
+            Instant deployedAt = Instant.parse(spec.path("deployedAt").asText());
+            FunctionDeployment d = store.version(name, version).orElse(null);
+            if (d == null) d = store.storeVersion(name, version, fetchPackage(name, version, spec.path("package")));
+            var current = store.get(name);
+            if (current.isEmpty() || current.get().deployment().version() != version) {
+                store.makeCurrent(name, version, deployedAt);
+                if (config.role().invoker()) local.activate(d);
+                LOG.infof("function catalog: %s version %d is current", name, version);
+            }
+        } catch (Exception e) {
+            // A record this node cannot use (a package gone, a func.yaml a newer Skiff accepts):
+            // say so and go on, rather than stop following every other function.
+            LOG.errorf("function catalog: cannot apply %s at offset %d: %s", name, r.offset(), e.toString());
+        }
+    }
+
+    /** Reads a version's archive back from fn.packages, starting where its record says. */
+    private InputStream fetchPackage(String name, long version, JsonNode pkg) throws IOException {
+        int chunks = pkg.path("chunks").asInt();
+        long bytes = pkg.path("bytes").asLong();
+        TopicPartition tp = new TopicPartition(PACKAGES_TOPIC, pkg.path("partition").asInt());
+        byte[][] parts = new byte[chunks][];
+        int found = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String prefix = name + "/" + version + "/";
+        try (KafkaConsumer<String, byte[]> consumer = KafkaClients.reader(bootstrap, "skiff-catalog-packages-" + nodeId)) {
+            consumer.assign(List.of(tp));
+            consumer.seek(tp, pkg.path("offset").asLong());
+            while (found < chunks) {
+                if (System.nanoTime() > deadline) throw new IOException("the package of " + name + " version " + version + " is not on " + PACKAGES_TOPIC);
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                    if (r.key() == null || !r.key().startsWith(prefix) || r.value() == null) continue;
+                    int i = Integer.parseInt(r.key().substring(prefix.length()));
+                    if (i < chunks && parts[i] == null) {
+                        parts[i] = r.value();
+                        found++;
+                    }
+                }
+            }
+        }
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream((int) bytes);
+        for (byte[] p : parts) all.write(p);
+        if (all.size() != bytes) throw new IOException("the package of " + name + " version " + version + " is " + all.size() + " bytes, not " + bytes);
+        return new ByteArrayInputStream(all.toByteArray());
+    }
+
+    static List<TopicPartition> partitions(KafkaConsumer<String, byte[]> consumer, String topic) {
+        List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+        List<TopicPartition> parts = new ArrayList<>();
+        if (infos != null) for (PartitionInfo p : infos) parts.add(new TopicPartition(p.topic(), p.partition()));
+        return parts;
+    }
+
+    /** This node's id in the catalog: kept in the data directory, so it is the same after a restart. */
+    private static String nodeId(Path dataDir) throws IOException {
+        Path file = dataDir.resolve("node-id");
+        if (Files.exists(file)) return Files.readString(file).trim();
+        Files.createDirectories(dataDir);
+        String id = UUID.randomUUID().toString();
+        Files.writeString(file, id);
+        return id;
+    }
+}

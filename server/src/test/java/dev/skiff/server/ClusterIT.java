@@ -1,0 +1,219 @@
+package dev.skiff.server;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.skiff.kafka.LocalKafka;
+import io.restassured.path.json.JsonPath;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One gateway and two invoker processes (the packaged server, started as a user would with
+ * skiff.role=gateway / invoker) on one real broker. The invokers get the function from the
+ * catalog on Kafka, announce themselves, and the gateway routes calls to them; one invoker is
+ * killed with SIGKILL under load.
+ */
+class ClusterIT {
+    private static final Path JAR = Path.of("target/quarkus-app/quarkus-run.jar");
+    private static Path work;
+    private static LocalKafka kafka;
+    private static final List<Node> nodes = new ArrayList<>();
+    private static Node gateway;
+    private static Node invokerA;
+    private static Node invokerB;
+
+    record Node(String name, int port, Process process) {
+        String url() {
+            return "http://127.0.0.1:" + port;
+        }
+    }
+
+    @BeforeAll
+    static void startCluster() throws Exception {
+        RequiresRoot.check();
+        assertTrue(Files.exists(JAR), JAR + " is built by the package phase, before this test");
+        work = Files.createTempDirectory("skiff-cluster-it");
+        kafka = LocalKafka.start(work.resolve("broker"), 0);
+        gateway = start("gateway", "gateway");
+        invokerA = start("invoker-a", "invoker");
+        invokerB = start("invoker-b", "invoker");
+        // Ready on the gateway means it reaches Kafka and at least one invoker; wait for both.
+        awaitTrue(Duration.ofSeconds(90), () -> announced() == 2, "the gateway sees both invokers");
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        for (Node n : nodes) n.process().destroyForcibly();
+        for (Node n : nodes) {
+            try {
+                n.process().waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (kafka != null) kafka.close();
+    }
+
+    private static Node start(String name, String role) throws IOException {
+        int port = freePort();
+        Path dir = work.resolve(name);
+        Files.createDirectories(dir);
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = List.of(java,
+                "-Dquarkus.http.port=" + port, "-Dquarkus.http.host=127.0.0.1",
+                "-Dskiff.role=" + role,
+                "-Dskiff.advertised-url=http://127.0.0.1:" + port,
+                "-Dskiff.data-dir=" + dir.resolve("data"),
+                "-Dskiff.state-dir=/run/skiff-it-" + name + "-" + ProcessHandle.current().pid(),
+                "-Dskiff.cgroup-name=skiff-it-" + name + "-" + ProcessHandle.current().pid(),
+                "-Dkafka.bootstrap.servers=" + kafka.bootstrapServers(),
+                "-jar", JAR.toAbsolutePath().toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("skiff.log").toFile()).start();
+        Node n = new Node(name, port, p);
+        nodes.add(n);
+        return n;
+    }
+
+    private static int announced() {
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(gateway.url() + "/q/health/ready")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            JsonPath j = new JsonPath(r.body());
+            for (Map<String, Object> check : j.<Map<String, Object>>getList("checks")) {
+                if ("invoker".equals(check.get("name"))) return ((Number) ((Map<?, ?>) check.get("data")).get("announced")).intValue();
+            }
+        } catch (Exception e) {
+            // not up yet
+        }
+        return -1;
+    }
+
+    @Test
+    void callsSpreadOverBothInvokersAndSurviveOneBeingKilled() throws Exception {
+        given().baseUri(gateway.url()).contentType("application/gzip")
+                .body(Functions.pack("spread", "concurrency: 1\nmaxScale: 4\n", """
+                        import time
+                        def handle(event, context):
+                            time.sleep(0.05)
+                            return "ok " + event.body.decode()
+                        """))
+                .when().put("/v1/functions/spread").then().statusCode(201);
+        // The invokers copied the function from the catalog on Kafka.
+        for (Node inv : List.of(invokerA, invokerB)) {
+            awaitTrue(Duration.ofSeconds(30), () -> status(inv, "/v1/functions/spread") == 200, inv.name() + " has the function");
+        }
+
+        // 4 clients at concurrency 1: more replicas than one invoker's warm one, so cold starts
+        // are placed on the emptier invoker too.
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        Load load = new Load(client, gateway.url() + "/fn/spread", 4);
+        load.start();
+        awaitTrue(Duration.ofSeconds(60), () -> warm(invokerA) >= 1 && warm(invokerB) >= 1, "both invokers run replicas");
+        int okBeforeKill = load.ok.get();
+        assertTrue(okBeforeKill > 0, "calls succeed through the gateway");
+
+        // SIGKILL one invoker under load: its GETs in flight are repeated on the other one (safe
+        // to repeat); new calls go to the other within a few seconds; nothing fails.
+        invokerB.process().destroyForcibly();
+        long killedAt = System.nanoTime();
+        awaitTrue(Duration.ofSeconds(15), () -> announced() == 1, "the killed invoker is out of rotation");
+        double outAfter = (System.nanoTime() - killedAt) / 1e9;
+        int okAtOut = load.ok.get();
+        awaitTrue(Duration.ofSeconds(30), () -> load.ok.get() >= okAtOut + 50, "calls go on on the surviving invoker");
+        load.stop();
+        assertEquals(Map.of(), load.failures, "no call failed (ok " + load.ok.get() + ", out of rotation after " + outAfter + " s)");
+        assertTrue(outAfter < 10, "out of rotation within a few seconds, was " + outAfter + " s");
+        Files.writeString(work.resolve("result.txt"), "ok " + load.ok.get() + ", out after " + outAfter + " s\n");
+    }
+
+    /** Callers sending GETs in a loop, counting answers by status. */
+    static final class Load {
+        final AtomicInteger ok = new AtomicInteger();
+        final Map<String, Integer> failures = new ConcurrentHashMap<>();
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final List<Thread> threads = new ArrayList<>();
+
+        Load(HttpClient client, String url, int clients) {
+            for (int i = 0; i < clients; i++) {
+                int me = i;
+                threads.add(Thread.ofPlatform().unstarted(() -> {
+                    int n = 0;
+                    while (running.get()) {
+                        try {
+                            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(url + "?c=" + me + "-" + n++))
+                                    .timeout(Duration.ofSeconds(30)).GET().build(), HttpResponse.BodyHandlers.ofString());
+                            if (r.statusCode() == 200) ok.incrementAndGet();
+                            else failures.merge(r.statusCode() + " " + r.body(), 1, Integer::sum);
+                        } catch (Exception e) {
+                            failures.merge(e.toString(), 1, Integer::sum);
+                        }
+                    }
+                }));
+            }
+        }
+
+        void start() {
+            threads.forEach(Thread::start);
+        }
+
+        void stop() throws InterruptedException {
+            running.set(false);
+            for (Thread t : threads) t.join();
+        }
+    }
+
+    private static int warm(Node inv) {
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(inv.url() + "/v1/functions/spread")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? new JsonPath(r.body()).getInt("replicas") : -1;
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    private static int status(Node n, String path) {
+        try {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(n.url() + path)).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    static void awaitTrue(Duration within, Condition c, String what) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (!c.holds()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("not within " + within.toSeconds() + " s: " + what + " (logs in " + work + ")");
+            Thread.sleep(200);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
