@@ -35,6 +35,7 @@ public final class InProcessInvoker implements AutoCloseable {
             @Override public Duration shutdownDrain() { return Duration.ofSeconds(30); }
             @Override public Duration reapInterval() { return Duration.ofSeconds(1); }
             @Override public boolean autoscalerEnabled() { return false; }
+            @Override public Auth auth() { return () -> dataDir.resolve("credentials"); }
         };
         // Quarkus serves a Prometheus registry; the meters (and their histograms) are the same.
         invoker.registry = new SimpleMeterRegistry();

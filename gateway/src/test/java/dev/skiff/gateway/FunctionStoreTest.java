@@ -143,6 +143,7 @@ class FunctionStoreTest {
             @Override public Duration shutdownDrain() { return Duration.ofSeconds(30); }
             @Override public Duration reapInterval() { return Duration.ofSeconds(1); }
             @Override public boolean autoscalerEnabled() { return true; }
+            @Override public Auth auth() { return () -> data.resolve("credentials"); }
         };
     }
 }
