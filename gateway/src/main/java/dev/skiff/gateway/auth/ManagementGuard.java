@@ -15,6 +15,10 @@ import jakarta.inject.Inject;
  * token. It runs first on every request and looks at the normalized path with repeated slashes
  * folded, so neither {@code //v1/functions} nor {@code /fn/../v1/functions} nor percent-encoding
  * slips past it to a handler that would route it to /v1. /fn and /q are not its business.
+ *
+ * <p>A /v1 route that serves callers rather than operators (the async branch's
+ * {@code GET /v1/calls/{id}}) must be exempted here by its prefix and call
+ * {@code authorizer.forInvocation(function, header).orThrow()} itself; until then it needs admin.
  */
 @ApplicationScoped
 public class ManagementGuard {
