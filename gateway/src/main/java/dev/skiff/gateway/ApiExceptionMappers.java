@@ -9,7 +9,10 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 public class ApiExceptionMappers {
     @ServerExceptionMapper
     public Response api(ApiException e) {
-        return json(e.status(), e.error(), e.getMessage());
+        Response.ResponseBuilder r = Response.status(e.status()).type(MediaType.APPLICATION_JSON)
+                .entity(new ApiError(e.error(), e.getMessage()).toJson());
+        e.headers().forEach(r::header);
+        return r.build();
     }
 
     @ServerExceptionMapper
@@ -27,11 +30,11 @@ public class ApiExceptionMappers {
         return json(status, error, message);
     }
 
-    /** Only two endpoints take a body: rollback takes JSON, deploy a package. */
+    /** Three endpoints take a body: rollback and token creation take JSON, deploy a package. */
     private static String expectedContentType(String path) {
-        return path.endsWith("/rollback")
-                ? "send {\"version\": N} with Content-Type: application/json"
-                : "send the function package as a gzip'ed tar with Content-Type: application/gzip";
+        if (path.endsWith("/rollback")) return "send {\"version\": N} with Content-Type: application/json";
+        if (path.startsWith("/v1/tokens")) return "send {\"name\": \"…\", \"scope\": \"invoke\" or \"admin\"} with Content-Type: application/json";
+        return "send the function package as a gzip'ed tar with Content-Type: application/gzip";
     }
 
     static Response json(int status, String error, String message) {

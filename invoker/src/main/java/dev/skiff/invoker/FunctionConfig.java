@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * A function's settings from its func.yaml, validated, with defaults filled in.
- * See {@link FunctionConfigParser} for the keys and their defaults.
+ * See {@link FunctionConfigParser} for the keys and their defaults. {@code tokenRequired} is
+ * {@code auth: token}: calls need an API token (invoke or admin scope), checked by the gateway.
  */
 public record FunctionConfig(
         String name,
@@ -23,7 +24,8 @@ public record FunctionConfig(
         boolean outboundNetwork,
         int maxQueue,
         int minScale,
-        ScalingConfig scaling) {
+        ScalingConfig scaling,
+        boolean tokenRequired) {
 
     public FunctionConfig {
         env = Map.copyOf(env);

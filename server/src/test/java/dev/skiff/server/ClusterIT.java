@@ -40,9 +40,22 @@ class ClusterIT {
     private static Node invokerA;
     private static Node invokerB;
 
-    record Node(String name, int port, Process process) {
+    record Node(String name, int port, Process process, Path dir) {
         String url() {
             return "http://127.0.0.1:" + port;
+        }
+
+        /** The admin token this node's first start wrote for the CLI (each node has its own tokens). */
+        String token() {
+            try {
+                for (String line : Files.readAllLines(dir.resolve("credentials"))) {
+                    String[] words = line.strip().split("\\s+");
+                    if (words.length == 2 && words[0].equals("default")) return words[1];
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(name + " wrote no credentials file yet", e);
+            }
+            throw new IllegalStateException(name + "'s credentials file has no default token");
         }
     }
 
@@ -82,12 +95,13 @@ class ClusterIT {
                 "-Dskiff.role=" + role,
                 "-Dskiff.advertised-url=http://127.0.0.1:" + port,
                 "-Dskiff.data-dir=" + dir.resolve("data"),
+                "-Dskiff.auth.credentials-file=" + dir.resolve("credentials"),
                 "-Dskiff.state-dir=/run/skiff-it-" + name + "-" + ProcessHandle.current().pid(),
                 "-Dskiff.cgroup-name=skiff-it-" + name + "-" + ProcessHandle.current().pid(),
                 "-Dkafka.bootstrap.servers=" + kafka.bootstrapServers(),
                 "-jar", JAR.toAbsolutePath().toString());
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("skiff.log").toFile()).start();
-        Node n = new Node(name, port, p);
+        Node n = new Node(name, port, p, dir);
         nodes.add(n);
         return n;
     }
@@ -108,7 +122,7 @@ class ClusterIT {
 
     @Test
     void callsSpreadOverBothInvokersAndSurviveOneBeingKilled() throws Exception {
-        given().baseUri(gateway.url()).contentType("application/gzip")
+        given().baseUri(gateway.url()).auth().oauth2(gateway.token()).contentType("application/gzip")
                 .body(Functions.pack("spread", "concurrency: 1\nmaxScale: 4\n", """
                         import time
                         def handle(event, context):
@@ -182,7 +196,8 @@ class ClusterIT {
 
     private static int warm(Node inv) {
         try {
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(inv.url() + "/v1/functions/spread")).build(),
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(inv.url() + "/v1/functions/spread"))
+                            .header("Authorization", "Bearer " + inv.token()).build(),
                     HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? new JsonPath(r.body()).getInt("replicas") : -1;
         } catch (Exception e) {
@@ -192,7 +207,7 @@ class ClusterIT {
 
     private static int status(Node n, String path) {
         try {
-            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(n.url() + path)).build(),
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(n.url() + path)).header("Authorization", "Bearer " + n.token()).build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode();
         } catch (Exception e) {
             return -1;
