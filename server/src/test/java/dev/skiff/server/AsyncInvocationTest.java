@@ -338,6 +338,41 @@ class AsyncInvocationTest {
         }
     }
 
+    @Test
+    void callsOfPartitionsThatMoveToAnotherWorkerAreNotLost() throws Exception {
+        // A second member of the group takes some partitions and dies holding them (reads, runs
+        // nothing, commits nothing, leaves): what this worker had running there must not be
+        // committed on revocation, and what the dead member read must come back.
+        Functions.deploy("async-moved", "concurrency: 4\nmaxScale: 2\n", "import time\ndef handle(e, c):\n    time.sleep(2)\n    return e.body\n");
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 30; i++) ids.add(enqueue("async-moved", "m" + i));
+        long start = System.nanoTime();
+        while (!anyFinal(ids)) {
+            if (System.nanoTime() - start > 90_000_000_000L) fail("no call finished within 90 s");
+            Thread.sleep(50);
+        }
+        int taken = 0;
+        try (KafkaConsumer<String, byte[]> intruder = new KafkaConsumer<>(Map.of("bootstrap.servers", LocalKafkaResource.bootstrapServers(),
+                "group.id", "skiff-async", "enable.auto.commit", "false", "auto.offset.reset", "earliest",
+                "partition.assignment.strategy", "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"),
+                new StringDeserializer(), new ByteArrayDeserializer())) {
+            intruder.subscribe(List.of("fn.async"));
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (intruder.assignment().isEmpty() && System.nanoTime() < deadline) taken += intruder.poll(Duration.ofMillis(200)).count();
+            assertTrue(!intruder.assignment().isEmpty(), "the second member got no partitions within 60 s");
+            long hold = System.nanoTime() + 3_000_000_000L;
+            while (System.nanoTime() < hold) taken += intruder.poll(Duration.ofMillis(200)).count();
+            System.out.printf("the second member held %s and read %d records%n", intruder.assignment(), taken);
+        }
+        // Records it read were not committed as done when they moved: they have to run again here.
+        assertTrue(taken > 0, "the second member read no call: nothing was in flight on its partitions");
+        for (int i = 0; i < ids.size(); i++) {
+            JsonPath done = awaitFinal(ids.get(i), 120);
+            assertEquals("succeeded", done.getString("status"));
+            assertEquals("m" + i, done.getString("body"));
+        }
+    }
+
     static boolean anyFinal(List<String> ids) {
         for (String id : ids) {
             Response r = given().when().get("/v1/calls/" + id);
