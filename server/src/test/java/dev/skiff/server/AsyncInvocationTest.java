@@ -365,7 +365,7 @@ class AsyncInvocationTest {
             System.out.printf("the second member held %s and read %d records%n", intruder.assignment(), taken);
         }
         // Records it read were not committed as done when they moved: they have to run again here.
-        assertTrue(taken > 0, "the second member read no call: nothing was in flight on its partitions");
+        assertTrue(taken > 0, "the second member read no call: the calls in flight on its partitions were committed as they moved (lost), or none were in flight");
         for (int i = 0; i < ids.size(); i++) {
             JsonPath done = awaitFinal(ids.get(i), 120);
             assertEquals("succeeded", done.getString("status"));

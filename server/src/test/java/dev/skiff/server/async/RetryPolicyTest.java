@@ -12,19 +12,17 @@ class RetryPolicyTest {
 
     @Test
     void successAndClientErrorsAreFinalServerErrorsAndTooManyRequestsAreRetried() {
-        assertEquals(RetryPolicy.Verdict.SUCCEEDED, POLICY.verdict(200, 1));
-        assertEquals(RetryPolicy.Verdict.SUCCEEDED, POLICY.verdict(204, 5));
-        assertEquals(RetryPolicy.Verdict.SUCCEEDED, POLICY.verdict(302, 1));
-        assertEquals(RetryPolicy.Verdict.FAILED, POLICY.verdict(400, 1));
-        assertEquals(RetryPolicy.Verdict.FAILED, POLICY.verdict(404, 1));
-        assertEquals(RetryPolicy.Verdict.FAILED, POLICY.verdict(413, 1));
-        assertEquals(RetryPolicy.Verdict.RETRY, POLICY.verdict(429, 1));
-        assertEquals(RetryPolicy.Verdict.RETRY, POLICY.verdict(500, 1));
-        assertEquals(RetryPolicy.Verdict.RETRY, POLICY.verdict(502, 2));
-        assertEquals(RetryPolicy.Verdict.RETRY, POLICY.verdict(503, 3));
-        assertEquals(RetryPolicy.Verdict.RETRY, POLICY.verdict(504, 4));
-        assertEquals(RetryPolicy.Verdict.DEAD, POLICY.verdict(504, 5));
-        assertEquals(RetryPolicy.Verdict.DEAD, POLICY.verdict(429, 5));
+        // status, attempt, verdict (max 5 attempts)
+        Object[][] cases = {
+            {200, 1, RetryPolicy.Verdict.SUCCEEDED}, {204, 5, RetryPolicy.Verdict.SUCCEEDED}, {302, 1, RetryPolicy.Verdict.SUCCEEDED},
+            {400, 1, RetryPolicy.Verdict.FAILED}, {404, 1, RetryPolicy.Verdict.FAILED}, {413, 1, RetryPolicy.Verdict.FAILED},
+            {429, 1, RetryPolicy.Verdict.RETRY}, {500, 1, RetryPolicy.Verdict.RETRY}, {502, 2, RetryPolicy.Verdict.RETRY},
+            {503, 3, RetryPolicy.Verdict.RETRY}, {504, 4, RetryPolicy.Verdict.RETRY},
+            {504, 5, RetryPolicy.Verdict.DEAD}, {429, 5, RetryPolicy.Verdict.DEAD},
+        };
+        for (Object[] c : cases) {
+            assertEquals(c[2], POLICY.verdict((int) c[0], (int) c[1]), "status " + c[0] + " on attempt " + c[1]);
+        }
         assertEquals(RetryPolicy.Verdict.DEAD, new RetryPolicy(1, Duration.ofSeconds(1), Duration.ofSeconds(1)).verdict(500, 1));
         assertThrows(IllegalArgumentException.class, () -> new RetryPolicy(0, Duration.ofSeconds(1), Duration.ofSeconds(1)));
     }
