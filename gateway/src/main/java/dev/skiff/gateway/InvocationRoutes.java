@@ -302,7 +302,8 @@ public class InvocationRoutes {
         }
     }
 
-    static void error(HttpServerResponse resp, String callId, int status, String error, String message) {
+    /** The JSON error answer of the invocation routes (sync and async), with the call id. */
+    public static void error(HttpServerResponse resp, String callId, int status, String error, String message) {
         if (resp.ended()) return;
         resp.setStatusCode(status)
                 .putHeader("Content-Type", "application/json")

@@ -164,6 +164,41 @@ class AuthTest {
     }
 
     @Test
+    void asyncCallsAndTheirResultsAskWhatTheFunctionAsks() throws Exception {
+        WalkingSkeletonTest.deploy("locked-async", Functions.pack("locked-async", "auth: token\n", ECHO_AUTH), 201);
+        WalkingSkeletonTest.deploy("open-async", Functions.pack("open-async", "", ECHO_AUTH), 201);
+        String invoke = createToken("async-caller", "invoke");
+
+        given().auth().none().body("x").when().post("/async/fn/locked-async").then().statusCode(401)
+                .header("WWW-Authenticate", equalTo("Bearer realm=\"skiff\"")).body("error", equalTo("unauthorized"));
+        String locked = given().auth().oauth2(invoke).body("x").when().post("/async/fn/locked-async").then().statusCode(202)
+                .extract().path("callId");
+        // The result of a protected function's call needs a token too; the function never saw Skiff's.
+        assertUnauthorized(given().auth().none().when().get("/v1/calls/" + locked).then());
+        awaitFinal(locked, invoke);
+        given().auth().oauth2(invoke).when().get("/v1/calls/" + locked).then().statusCode(200)
+                .body("status", equalTo("succeeded")).body("body", equalTo("authorization=None"));
+
+        // A public function's call and result need none: an invoke token is not an admin token,
+        // and /v1/calls is not the management API.
+        String open = given().auth().none().body("x").when().post("/async/fn/open-async").then().statusCode(202).extract().path("callId");
+        awaitFinal(open, null);
+        given().auth().none().when().get("/v1/calls/" + open).then().statusCode(200).body("status", equalTo("succeeded"));
+        given().when().delete("/v1/tokens/" + idOf("async-caller")).then().statusCode(204);
+    }
+
+    private static void awaitFinal(String callId, String token) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            var spec = token == null ? given().auth().none() : given().auth().oauth2(token);
+            String status = spec.when().get("/v1/calls/" + callId).then().statusCode(200).extract().path("status");
+            if (!status.equals("queued") && !status.equals("running")) return;
+            Thread.sleep(100);
+        }
+        throw new AssertionError("call " + callId + " did not finish within 60 s");
+    }
+
+    @Test
     void aRevokedTokenIsRefusedAtOnce() throws Exception {
         WalkingSkeletonTest.deploy("locked-revoke", Functions.pack("locked-revoke", "auth: token\n", ECHO_AUTH), 201);
         String invoke = createToken("soon-gone", "invoke");

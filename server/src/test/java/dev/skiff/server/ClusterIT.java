@@ -130,9 +130,20 @@ class ClusterIT {
                             return "ok " + event.body.decode()
                         """))
                 .when().put("/v1/functions/spread").then().statusCode(201);
-        // The invokers copied the function from the catalog on Kafka.
+        // Async calls go to a function of their own (its own replicas and queues), slow enough that
+        // calls are running on the invoker that gets killed.
+        given().baseUri(gateway.url()).auth().oauth2(gateway.token()).contentType("application/gzip")
+                .body(Functions.pack("queued", "concurrency: 4\nmaxScale: 4\n", """
+                        import time
+                        def handle(event, context):
+                            time.sleep(0.5)
+                            return "done " + event.body.decode()
+                        """))
+                .when().put("/v1/functions/queued").then().statusCode(201);
+        // The invokers copied the functions from the catalog on Kafka.
         for (Node inv : List.of(invokerA, invokerB)) {
-            awaitTrue(Duration.ofSeconds(30), () -> status(inv, "/v1/functions/spread") == 200, inv.name() + " has the function");
+            awaitTrue(Duration.ofSeconds(30), () -> status(inv, "/v1/functions/spread") == 200 && status(inv, "/v1/functions/queued") == 200,
+                    inv.name() + " has the functions");
         }
 
         // 4 clients at concurrency 1 and maxScale 2: once the first invoker holds 2 replicas,
@@ -143,9 +154,21 @@ class ClusterIT {
         awaitTrue(Duration.ofSeconds(60), () -> warm(invokerA) >= 1 && warm(invokerB) >= 1, "both invokers run replicas");
         awaitTrue(Duration.ofSeconds(30), () -> load.ok.get() > 0, "calls succeed through the gateway (failures: " + load.failures + ")");
 
-        // SIGKILL one invoker under load: its GETs in flight are repeated on the other one (safe
-        // to repeat); new calls go to the other within a few seconds; nothing fails.
-        invokerB.process().destroyForcibly();
+        // 120 async calls accepted (202 = on Kafka), then SIGKILL one invoker while they run: its
+        // GETs in flight are repeated on the other one (safe to repeat), its async calls fail with
+        // 502 and are retried; new calls go to the other within a few seconds; nothing is lost.
+        List<String> asyncCalls = new ArrayList<>();
+        for (int i = 0; i < 120; i++) {
+            asyncCalls.add(given().baseUri(gateway.url()).body("a" + i).when().post("/async/fn/queued").then().statusCode(202)
+                    .extract().path("callId"));
+        }
+        // The victim is an invoker running async calls right now (both run the sync function).
+        Node[] victim = new Node[1];
+        awaitTrue(Duration.ofSeconds(60), () -> {
+            for (Node inv : List.of(invokerB, invokerA)) if (warm(inv, "queued") > 0) victim[0] = inv;
+            return victim[0] != null;
+        }, "an invoker holds replicas of the async function");
+        victim[0].process().destroyForcibly();
         long killedAt = System.nanoTime();
         awaitTrue(Duration.ofSeconds(15), () -> announced() == 1, "the killed invoker is out of rotation");
         double outAfter = (System.nanoTime() - killedAt) / 1e9;
@@ -153,8 +176,20 @@ class ClusterIT {
         awaitTrue(Duration.ofSeconds(30), () -> load.ok.get() >= okAtOut + 50, "calls go on on the surviving invoker");
         load.stop();
         assertEquals(Map.of(), load.failures, "no call failed (ok " + load.ok.get() + ", out of rotation after " + outAfter + " s)");
+        Map<String, Integer> outcomes = new ConcurrentHashMap<>();
+        int retried = 0;
+        for (int i = 0; i < asyncCalls.size(); i++) {
+            String id = asyncCalls.get(i);
+            awaitTrue(Duration.ofSeconds(120), () -> !List.of("queued", "running").contains(callStatus(id)), "async call " + id + " finished");
+            JsonPath call = given().baseUri(gateway.url()).when().get("/v1/calls/" + id).then().statusCode(200).extract().jsonPath();
+            outcomes.merge(call.getString("status"), 1, Integer::sum);
+            assertEquals("done a" + i, call.getString("body"), "call " + id + " ran with its own input");
+            if (call.getInt("attempts") > 1) retried++;
+        }
+        assertEquals(Map.of("succeeded", asyncCalls.size()), outcomes, "every accepted async call succeeded");
         assertTrue(outAfter < 10, "out of rotation within a few seconds, was " + outAfter + " s");
-        Files.writeString(work.resolve("result.txt"), "ok " + load.ok.get() + ", out after " + outAfter + " s\n");
+        Files.writeString(work.resolve("result.txt"), "killed " + victim[0].name() + ", sync ok " + load.ok.get() + ", out after " + outAfter + " s, async "
+                + asyncCalls.size() + " succeeded, " + retried + " of them after a retry\n");
     }
 
     /** Callers sending GETs in a loop, counting answers by status. */
@@ -194,13 +229,27 @@ class ClusterIT {
     }
 
     private static int warm(Node inv) {
+        return warm(inv, "spread");
+    }
+
+    private static int warm(Node inv, String function) {
         try {
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(inv.url() + "/v1/functions/spread"))
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(inv.url() + "/v1/functions/" + function))
                             .header("Authorization", "Bearer " + inv.token()).build(),
                     HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? new JsonPath(r.body()).getInt("replicas") : -1;
         } catch (Exception e) {
             return -1;
+        }
+    }
+
+    private static String callStatus(String id) {
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(gateway.url() + "/v1/calls/" + id)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? new JsonPath(r.body()).getString("status") : "unknown " + r.statusCode();
+        } catch (Exception e) {
+            return "unreachable";
         }
     }
 

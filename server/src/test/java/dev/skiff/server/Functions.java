@@ -27,6 +27,12 @@ final class Functions {
         return Packager.pack(folder(name, funcYamlExtra, handlerPy));
     }
 
+    /** Deploys a python function through the API and waits for its first replica (201). */
+    static void deploy(String name, String funcYamlExtra, String handlerPy) throws IOException {
+        io.restassured.RestAssured.given().contentType("application/gzip").body(pack(name, funcYamlExtra, handlerPy))
+                .when().put("/v1/functions/" + name).then().statusCode(201);
+    }
+
     /**
      * A raw tar.gz with exactly the given entries: name -> content, or "symlink:" / "hardlink:" +
      * target, or "special:" + a tar type flag (3 character device, 4 block device, 6 FIFO).

@@ -16,14 +16,17 @@ import jakarta.inject.Inject;
  * folded, so neither {@code //v1/functions} nor {@code /fn/../v1/functions} nor percent-encoding
  * slips past it to a handler that would route it to /v1. /fn and /q are not its business.
  *
- * <p>A /v1 route that serves callers rather than operators (the async branch's
- * {@code GET /v1/calls/{id}}) must be exempted here by its prefix and call
- * {@code authorizer.forInvocation(function, header).orThrow()} itself; until then it needs admin.
+ * <p>{@code /v1/calls/{id}} serves callers rather than operators (where an async call stands): it
+ * is exempt here and asks as much as calling the call's function would
+ * ({@code authorizer.forInvocation(function, header).orThrow()} in CallsResource).
  */
 @ApplicationScoped
 public class ManagementGuard {
     @Inject
     Authorizer authorizer;
+
+    /** Async call results: as public as the call's function (see the class comment). */
+    static final String CALLS = "/v1/calls/";
 
     void register(@Observes Router router) {
         router.route().order(-1000).handler(this::check);
@@ -31,7 +34,7 @@ public class ManagementGuard {
 
     static boolean isManagement(String normalizedPath) {
         String p = normalizedPath.replaceAll("/{2,}", "/");
-        return p.equals("/v1") || p.startsWith("/v1/");
+        return (p.equals("/v1") || p.startsWith("/v1/")) && !p.startsWith(CALLS);
     }
 
     /**

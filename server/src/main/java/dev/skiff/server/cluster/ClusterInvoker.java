@@ -99,7 +99,9 @@ public class ClusterInvoker implements Invoker {
                 last = new InvocationException(503, "no_invoker", e.getMessage(), 1);
             } catch (InvocationException e) {
                 if (!"invoker_lost".equals(e.error())) throw e;
-                registry.unreachable(a.invoker());
+                // Not out of rotation for this: a dropped connection is also what a pooled
+                // connection the invoker had closed looks like. A dead invoker refuses the next
+                // connection, and that takes it out.
                 if (!safeToRepeat(call)) throw e;
                 LOG.infof("call %s: %s; repeating it on another invoker (%s is safe to repeat)", call.callId(), e.getMessage(), call.method());
                 last = e;
@@ -159,10 +161,26 @@ public class ClusterInvoker implements Invoker {
                 return n;
             }
 
+            /**
+             * The gateway reads exactly Content-Length bytes and closes: read on to the end (a
+             * few bytes at most) so the client sees the body end and keeps the connection to the
+             * invoker for the next call, instead of dropping it.
+             */
             @Override
             public void close() throws IOException {
-                finish();
-                super.close();
+                try {
+                    if (!done.get()) {
+                        byte[] rest = new byte[8192];
+                        for (int i = 0; i < 8 && super.read(rest, 0, rest.length) >= 0; i++) {
+                            // a body left unread on purpose (a caller that went away) is cut after 64 KiB
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // the connection is going anyway
+                } finally {
+                    finish();
+                    super.close();
+                }
             }
 
             private void finish() {

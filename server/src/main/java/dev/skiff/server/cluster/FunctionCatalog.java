@@ -82,6 +82,7 @@ public class FunctionCatalog {
     private volatile boolean stopping;
     private Thread follower;
     private Thread republisher;
+    private volatile KafkaConsumer<String, byte[]> following;
     /** Functions whose latest change could not be published yet (broker down): retried. */
     private final Set<String> unpublished = ConcurrentHashMap.newKeySet();
 
@@ -100,7 +101,9 @@ public class FunctionCatalog {
 
     void stop(@Observes ShutdownEvent ignored) {
         stopping = true;
-        if (follower != null) follower.interrupt();
+        // wakeup(), not interrupt(): an interrupted consumer cannot close cleanly.
+        KafkaConsumer<String, byte[]> c = following;
+        if (c != null) c.wakeup();
         if (republisher != null) republisher.interrupt();
         if (producer != null) producer.close(Duration.ofSeconds(2));
     }
@@ -184,6 +187,8 @@ public class FunctionCatalog {
     private void follow() {
         while (!stopping) {
             try (KafkaConsumer<String, byte[]> consumer = KafkaClients.reader(bootstrap, "skiff-catalog-follower-" + nodeId)) {
+                following = consumer;
+                if (stopping) return;
                 List<TopicPartition> parts = partitions(consumer, FUNCTIONS_TOPIC);
                 if (parts.isEmpty()) {
                     Thread.sleep(1000);
@@ -194,7 +199,7 @@ public class FunctionCatalog {
                 while (!stopping) {
                     for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) apply(r);
                 }
-            } catch (InterruptedException | org.apache.kafka.common.errors.InterruptException e) {
+            } catch (InterruptedException | org.apache.kafka.common.errors.InterruptException | org.apache.kafka.common.errors.WakeupException e) {
                 return;
             } catch (RuntimeException e) {
                 if (stopping) return;

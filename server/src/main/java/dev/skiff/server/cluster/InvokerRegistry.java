@@ -41,6 +41,7 @@ public class InvokerRegistry {
     private final Map<String, Long> unreachableSince = new ConcurrentHashMap<>();
     private volatile Thread reader;
     private volatile boolean stopping;
+    private volatile KafkaConsumer<String, byte[]> reading;
 
     void start(@Observes StartupEvent ignored) {
         if (!config.role().gateway()) return;
@@ -49,7 +50,9 @@ public class InvokerRegistry {
 
     void stop(@Observes ShutdownEvent ignored) {
         stopping = true;
-        if (reader != null) reader.interrupt();
+        // wakeup(), not interrupt(): an interrupted consumer cannot close cleanly.
+        KafkaConsumer<String, byte[]> c = reading;
+        if (c != null) c.wakeup();
     }
 
     /** Live invokers other than {@code exceptId} (this process's own, which is called in-process). */
@@ -87,6 +90,8 @@ public class InvokerRegistry {
     private void read() {
         while (!stopping) {
             try (KafkaConsumer<String, byte[]> consumer = KafkaClients.reader(bootstrap, "skiff-registry-" + ProcessHandle.current().pid())) {
+                reading = consumer;
+                if (stopping) return;
                 List<TopicPartition> parts = FunctionCatalog.partitions(consumer, FunctionCatalog.INVOKERS_TOPIC);
                 if (parts.isEmpty()) {
                     sleep(1000);
@@ -106,7 +111,7 @@ public class InvokerRegistry {
                         }
                     }
                 }
-            } catch (org.apache.kafka.common.errors.InterruptException e) {
+            } catch (org.apache.kafka.common.errors.InterruptException | org.apache.kafka.common.errors.WakeupException e) {
                 return;
             } catch (RuntimeException e) {
                 if (stopping) return;

@@ -44,7 +44,8 @@ public final class RemoteInvoker {
     private final HttpClient client = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(1))
-            .executor(Runnable::run) // callers are already on call threads; no extra hand-off
+            // The client's default executor: a direct one (to save a thread hop) runs response
+            // handling on the client's selector thread, and under load calls stalled behind it.
             .build();
 
     /** Runs a call on the invoker at {@code baseUrl}; returns once the response head is in. */

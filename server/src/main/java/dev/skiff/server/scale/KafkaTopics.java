@@ -1,9 +1,13 @@
 package dev.skiff.server.scale;
 
+import dev.skiff.invoker.SkiffConfig;
+import dev.skiff.server.async.AsyncConfig;
+import dev.skiff.server.async.AsyncTopics;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
 import jakarta.interceptor.Interceptor;
 import java.time.Duration;
 import java.util.List;
@@ -22,8 +26,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
- * Creates {@value #METRICS} and {@value #SCALE} when Skiff starts (an existing topic is left as it
- * is), before the messaging channels start: the broker Skiff starts does not create topics on
+ * Creates {@value #METRICS} and {@value #SCALE}, and the async topics ({@link AsyncTopics}), when
+ * Skiff starts (an existing topic is left as it is), before the messaging channels start: the broker Skiff starts does not create topics on
  * first use, and the partitions and retention should be ours, not a broker default.
  */
 @ApplicationScoped
@@ -36,6 +40,12 @@ public class KafkaTopics {
 
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
+
+    @Inject
+    AsyncConfig asyncConfig;
+
+    @Inject
+    SkiffConfig skiffConfig;
 
     /** Samples: one a second per function and invoker; an hour is plenty to look back at. */
     static NewTopic metricsTopic() {
@@ -73,6 +83,12 @@ public class KafkaTopics {
                 TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(2 * 1024 * 1024)));
     }
 
+    private List<NewTopic> wanted() {
+        List<NewTopic> all = new java.util.ArrayList<>(List.of(metricsTopic(), scaleTopic(), invokersTopic(), functionsTopic(), packagesTopic()));
+        all.addAll(AsyncTopics.topics(asyncConfig, skiffConfig.maxBodyBytes()));
+        return all;
+    }
+
     // Before SmallRye Reactive Messaging (LIBRARY_BEFORE) starts the channels.
     void create(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE + 10) StartupEvent ignored) {
         if (tryCreate(FIRST_TRY)) return;
@@ -96,7 +112,7 @@ public class KafkaTopics {
         config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
         try (Admin admin = Admin.create(config)) {
             Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            List<NewTopic> missing = List.of(metricsTopic(), scaleTopic(), invokersTopic(), functionsTopic(), packagesTopic()).stream()
+            List<NewTopic> missing = wanted().stream()
                     .filter(t -> !existing.contains(t.name())).toList();
             if (missing.isEmpty()) return true;
             try {
@@ -111,7 +127,7 @@ public class KafkaTopics {
             Thread.currentThread().interrupt();
             return false;
         } catch (Exception e) {
-            LOG.warnf("could not create the Kafka topics on %s yet (%s); scaling waits for the broker, calls are served anyway",
+            LOG.warnf("could not create the Kafka topics on %s yet (%s); scaling and async calls wait for the broker, sync calls are served anyway",
                     bootstrapServers, e.getCause() != null ? e.getCause().toString() : e.toString());
             return false;
         }

@@ -1,0 +1,203 @@
+package dev.skiff.server.async;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.jboss.logging.Logger;
+
+/**
+ * One consumer of fn.async in group skiff-async and the calls it has taken: every gateway runs
+ * one, so the partitions spread over the gateways, and a dead gateway's partitions move to the
+ * others (after its session times out) starting from its last commit.
+ *
+ * <p>Records run in parallel, each on its own virtual thread (a slow function must not hold up
+ * the calls behind it), up to skiff.async.max-in-flight at once; beyond that the consumer pauses
+ * its partitions but keeps polling, so it stays in the group. A record's offset is committed only
+ * when it and every record before it in its partition are done ({@link OffsetTracker}), and a
+ * record is done only when its outcome is acknowledged by the broker ({@link CallRunner}). The
+ * KafkaConsumer is not thread-safe: only the loop's thread touches it.
+ */
+final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
+    private static final Logger LOG = Logger.getLogger(WorkerLoop.class);
+
+    /** A partition while this loop owns it; {@code revoked} tells its running records to stand down. */
+    private static final class Lane {
+        final OffsetTracker tracker = new OffsetTracker();
+        volatile boolean revoked;
+    }
+
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final CallRunner runner;
+    private final int maxInFlight;
+    private final Map<TopicPartition, Lane> lanes = new ConcurrentHashMap<>();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final ExecutorService tasks = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("async-call-", 0).factory());
+    private volatile boolean running = true;
+    private volatile Duration drain = Duration.ZERO;
+
+    WorkerLoop(KafkaConsumer<String, byte[]> consumer, CallRunner runner, int maxInFlight) {
+        this.consumer = consumer;
+        this.runner = runner;
+        this.maxInFlight = Math.max(1, maxInFlight);
+    }
+
+    int inFlight() {
+        return inFlight.get();
+    }
+
+    /** Asks the loop to end: it waits up to {@code drain} for running records, commits what is done, and leaves the group. */
+    void halt(Duration drain) {
+        this.drain = drain;
+        running = false;
+        consumer.wakeup();
+    }
+
+    @Override
+    public void run() {
+        try {
+            consumer.subscribe(List.of(AsyncTopics.CALLS), this);
+            while (running) {
+                try {
+                    throttle();
+                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) take(r);
+                    commitDone(lanes.keySet());
+                } catch (WakeupException e) {
+                    // halt()
+                } catch (RuntimeException e) {
+                    LOG.warnf("async worker: %s; going on in 1 s", e.toString());
+                    sleep(1000);
+                }
+            }
+            long deadline = System.nanoTime() + drain.toNanos();
+            while (inFlight.get() > 0 && System.nanoTime() < deadline) sleep(50);
+            try {
+                commitDone(lanes.keySet());
+            } catch (RuntimeException e) {
+                LOG.infof("async worker: last commit failed (%s); the undone records run again elsewhere", e.toString());
+            }
+        } finally {
+            lanes.values().forEach(l -> l.revoked = true);
+            lanes.clear();
+            tasks.shutdown(); // no interrupt: a call running now finishes and records its result
+            try {
+                consumer.close(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                LOG.debugf("closing the async consumer: %s", e.toString());
+            }
+        }
+    }
+
+    private void take(ConsumerRecord<String, byte[]> r) {
+        Lane lane = lanes.get(new TopicPartition(r.topic(), r.partition()));
+        if (lane == null) return; // revoked in this very poll
+        synchronized (lane) {
+            lane.tracker.started(r.offset());
+        }
+        inFlight.incrementAndGet();
+        tasks.execute(() -> process(lane, r));
+    }
+
+    private void process(Lane lane, ConsumerRecord<String, byte[]> r) {
+        try {
+            while (!lane.revoked) {
+                try {
+                    runner.run(r, () -> lane.revoked);
+                    break;
+                } catch (RuntimeException e) {
+                    // A bug, not an outcome: the record stays uncommitted and is tried again, so it is not lost.
+                    LOG.errorf(e, "async call at %s-%d@%d; trying it again in 5 s", r.topic(), r.partition(), r.offset());
+                    Thread.sleep(5000);
+                }
+            }
+            synchronized (lane) {
+                lane.tracker.finished(r.offset());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            inFlight.decrementAndGet();
+        }
+    }
+
+    /** Pauses fetching while too many records are held; resumes once below. */
+    private void throttle() {
+        if (inFlight.get() >= maxInFlight) {
+            consumer.pause(consumer.assignment());
+        } else if (!consumer.paused().isEmpty()) {
+            consumer.resume(consumer.paused());
+        }
+    }
+
+    private void commitDone(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            Lane lane = lanes.get(tp);
+            if (lane == null) continue;
+            long point;
+            synchronized (lane) {
+                point = lane.tracker.toCommit();
+            }
+            if (point >= 0) offsets.put(tp, new OffsetAndMetadata(point));
+        }
+        if (offsets.isEmpty()) return;
+        consumer.commitSync(offsets, Duration.ofSeconds(5));
+        for (var e : offsets.entrySet()) {
+            Lane lane = lanes.get(e.getKey());
+            if (lane == null) continue;
+            synchronized (lane) {
+                lane.tracker.committed(e.getValue().offset());
+            }
+        }
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+        for (TopicPartition tp : partitions) lanes.put(tp, new Lane());
+        if (!partitions.isEmpty()) LOG.infof("async worker: took %s", partitions);
+    }
+
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+        // Commit what is done before the partitions go, so the next owner does not re-run it;
+        // records still running there are re-run by the next owner (at-least-once).
+        try {
+            commitDone(partitions);
+        } catch (RuntimeException e) {
+            LOG.infof("async worker: commit on revocation failed (%s)", e.toString());
+        }
+        drop(partitions);
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+        drop(partitions); // another member owns them already: committing would be refused
+    }
+
+    private void drop(Collection<TopicPartition> partitions) {
+        for (TopicPartition tp : partitions) {
+            Lane lane = lanes.remove(tp);
+            if (lane != null) lane.revoked = true;
+        }
+        if (!partitions.isEmpty()) LOG.infof("async worker: gave up %s", partitions);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
