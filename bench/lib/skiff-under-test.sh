@@ -1,4 +1,5 @@
-# Shared by bench/invoker.sh and bench/autoscale.sh: build Skiff and the benchmark, start a Skiff
+# Shared by bench/invoker.sh and bench/autoscale.sh (bench/gateway.sh uses bench_preflight, bench_build and
+# bench_log_warnings and starts its three processes itself): build Skiff and the benchmark, start a Skiff
 # of the benchmark's own (a free port on 127.0.0.1, a temporary data directory, its own state
 # directory, cgroup group and log) and stop it again, checking that nothing of it is left.
 # Sourced after scripts/lib/common.sh, not executed. The caller sets:

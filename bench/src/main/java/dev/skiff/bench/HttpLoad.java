@@ -31,21 +31,29 @@ final class HttpLoad {
     /**
      * Ad-hoc load, e.g. while profiling Skiff: {@code HttpLoad http://127.0.0.1:8080/fn/echo 16 20}
      * or {@code HttpLoad unix:/run/skiff/sockets/echo-1234/fn.sock 16 20} (clients, seconds, then
-     * optionally the body size, default 64).
+     * optionally the body size, default 64). {@code -H 'Name: value'} before them adds a request
+     * header, e.g. {@code -H 'X-Skiff-Version: 1' http://127.0.0.1:8081/internal/fn/echo 16 20}
+     * against an invoker.
      */
     public static void main(String[] args) throws Exception {
+        List<String> headers = new ArrayList<>();
+        while (args.length >= 2 && args[0].equals("-H")) {
+            headers.add(args[1]);
+            args = Arrays.copyOfRange(args, 2, args.length);
+        }
         if (args.length < 3) {
-            System.err.println("usage: HttpLoad http://HOST:PORT/PATH|unix:SOCKET CLIENTS SECONDS [BODY_BYTES]");
+            System.err.println("usage: HttpLoad [-H 'Name: value']... http://HOST:PORT/PATH|unix:SOCKET CLIENTS SECONDS [BODY_BYTES]");
             System.exit(2);
         }
         byte[] body = new byte[args.length > 3 ? Integer.parseInt(args[3]) : 64];
         Arrays.fill(body, (byte) 'x');
         Target t;
         if (args[0].startsWith("unix:")) {
+            if (!headers.isEmpty()) throw new IllegalArgumentException("-H is for TCP targets");
             t = Target.unix(args[0], Path.of(args[0].substring(5)), "/", body);
         } else {
             java.net.URI u = java.net.URI.create(args[0]);
-            t = Target.tcp(args[0], new InetSocketAddress(u.getHost(), u.getPort()), u.getRawPath(), body);
+            t = Target.tcp(args[0], new InetSocketAddress(u.getHost(), u.getPort()), u.getRawPath(), body, headers.toArray(String[]::new));
         }
         Window w = run(t, Integer.parseInt(args[1]), 1_000_000_000L, (long) (Double.parseDouble(args[2]) * 1e9));
         Series s = new Series(args[0]);
@@ -77,8 +85,9 @@ final class HttpLoad {
             return http(name, UnixDomainSocketAddress.of(socket), post(path, "function", body), body.length);
         }
 
-        static Target tcp(String name, InetSocketAddress address, String path, byte[] body) {
-            return http(name, address, post(path, address.getHostString() + ":" + address.getPort(), body), body.length);
+        /** POST {path} with {body} over TCP; {@code headers} are extra request header lines ("Name: value"). */
+        static Target tcp(String name, InetSocketAddress address, String path, byte[] body, String... headers) {
+            return http(name, address, post(path, address.getHostString() + ":" + address.getPort(), body, headers), body.length);
         }
 
         static Target http(String name, SocketAddress address, byte[] request, int expectedBodyLength) {
@@ -99,9 +108,14 @@ final class HttpLoad {
         }
     }
 
-    static byte[] post(String path, String host, byte[] body) {
-        byte[] head = ("POST " + path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/octet-stream\r\nContent-Length: "
-                + body.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
+    static byte[] post(String path, String host, byte[] body, String... headers) {
+        StringBuilder extra = new StringBuilder();
+        for (String h : headers) {
+            if (h.indexOf(':') <= 0 || h.contains("\r") || h.contains("\n")) throw new IllegalArgumentException("not a header line: " + h);
+            extra.append(h.strip()).append("\r\n");
+        }
+        byte[] head = ("POST " + path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/octet-stream\r\n" + extra
+                + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
         byte[] all = Arrays.copyOf(head, head.length + body.length);
         System.arraycopy(body, 0, all, head.length, body.length);
         return all;

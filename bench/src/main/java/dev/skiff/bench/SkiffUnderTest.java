@@ -27,10 +27,13 @@ final class SkiffUnderTest {
     private final HttpClient http;
     /** The admin token bench/lib/skiff-under-test.sh exports (read from the credentials file the Skiff's first start wrote). */
     private final String token = System.getenv("SKIFF_TOKEN");
+    /** Further processes of the Skiff under test (bench/gateway.sh: the invoker-role Skiff and the broker), counted as ours. */
+    private final long[] alsoOurs;
 
-    SkiffUnderTest(String gateway, long pid) {
+    SkiffUnderTest(String gateway, long pid, long... alsoOurs) {
         this.gateway = gateway.replaceAll("/+$", "");
         this.pid = pid;
+        this.alsoOurs = alsoOurs.clone();
         URI u = URI.create(this.gateway);
         address = new InetSocketAddress(u.getHost(), u.getPort());
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
@@ -54,8 +57,8 @@ final class SkiffUnderTest {
         return d;
     }
 
-    /** PUT /v1/functions/{name} with the folder (named like the function) as a gzip'ed tar. */
-    void deploy(Path folder, boolean warm) throws Exception {
+    /** PUT /v1/functions/{name} with the folder (named like the function) as a gzip'ed tar; returns the answer's JSON. */
+    String deploy(Path folder, boolean warm) throws Exception {
         String name = folder.getFileName().toString();
         Process tar = new ProcessBuilder("tar", "-C", folder.toString(), "-czf", "-", ".")
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
@@ -65,6 +68,7 @@ final class SkiffUnderTest {
                 HttpRequest.BodyPublishers.ofByteArray(tgz), "application/gzip");
         if (r.statusCode() / 100 != 2) throw new IllegalStateException("deploy " + name + ": " + r.statusCode() + " " + r.body());
         if (warm && !r.body().contains("\"ready\":true")) throw new IllegalStateException("deploy " + name + " did not get ready: " + r.body());
+        return r.body();
     }
 
     void delete(String name) throws Exception {
@@ -95,9 +99,11 @@ final class SkiffUnderTest {
         return found ? sum : Double.NaN;
     }
 
-    /** This JVM and its children, and the Skiff under test with its sandboxes (and broker), in USER_HZ ticks. */
+    /** This JVM and its children, and the Skiff under test with its sandboxes (and broker) and the further processes, in USER_HZ ticks. */
     long ourTicks() {
-        return ProcCpu.treeTicks(ProcessHandle.current().pid()) + ProcCpu.treeTicks(pid);
+        long sum = ProcCpu.treeTicks(ProcessHandle.current().pid()) + ProcCpu.treeTicks(pid);
+        for (long p : alsoOurs) sum += ProcCpu.treeTicks(p);
+        return sum;
     }
 
     /** Waits up to {@code seconds} until other work uses under 10% of the CPUs (a second at a time); says so when it waited. */
