@@ -27,11 +27,12 @@ public class ApiExceptionMappers {
         return json(status, error, message);
     }
 
-    /** Only two endpoints take a body: rollback takes JSON, deploy a package. */
+    /** Only two endpoints take a body: rollback takes JSON, deploy a package or an image's func.yaml. */
     private static String expectedContentType(String path) {
         return path.endsWith("/rollback")
                 ? "send {\"version\": N} with Content-Type: application/json"
-                : "send the function package as a gzip'ed tar with Content-Type: application/gzip";
+                : "send the function package as a gzip'ed tar with Content-Type: application/gzip,"
+                        + " or a func.yaml that names an image with Content-Type: application/yaml";
     }
 
     static Response json(int status, String error, String message) {

@@ -72,9 +72,40 @@ public class ManagementResource {
     public Response deploy(@PathParam("name") String name, @QueryParam("warm") @DefaultValue("true") boolean warm,
             @RequestBody(content = @Content(mediaType = "application/gzip", schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING, format = "binary")))
             InputStream body) throws IOException {
+        return deployed(name, warm, () -> store.deploy(name, body));
+    }
+
+    /**
+     * Deploys a function from an OCI image: the body is its func.yaml alone, naming the image with
+     * image: PATH (a path on this host). The image is unpacked and checked first; a func.yaml
+     * without an image needs a package.
+     */
+    @PUT
+    @Path("/{name}")
+    @Consumes({"application/yaml", "text/yaml", "application/x-yaml", "text/x-yaml"})
+    @Operation(summary = "Deploy the next version of a function from an OCI image",
+            description = "The body is a func.yaml with image: PATH (an OCI image layout directory, OCI archive or docker save tar on "
+                    + "the Skiff host). The image is unpacked and checked at deploy; it runs read-only as the replica's root.")
+    @APIResponse(responseCode = "201", description = "first version deployed")
+    @APIResponse(responseCode = "200", description = "a new version of an existing function deployed")
+    @APIResponse(responseCode = "400", description = "bad func.yaml, no image named, or the image is missing or broken; nothing was stored")
+    public Response deployYaml(@PathParam("name") String name, @QueryParam("warm") @DefaultValue("true") boolean warm,
+            @RequestBody(content = @Content(mediaType = "application/yaml", schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)))
+            InputStream body) throws IOException {
+        byte[] yaml = body.readNBytes(MAX_YAML_BYTES + 1);
+        if (yaml.length > MAX_YAML_BYTES) {
+            throw new ApiException(413, "payload_too_large", "a func.yaml body may be at most " + (MAX_YAML_BYTES >> 10) + " KiB");
+        }
+        return deployed(name, warm, () -> store.deployYaml(name, yaml));
+    }
+
+    private static final int MAX_YAML_BYTES = 64 << 10;
+
+    /** Deploy's common part: store and switch, then (with warm) wait for the first replica. */
+    private Response deployed(String name, boolean warm, StoreChange deploy) throws IOException {
         refuseOnInvokerOnlyNode();
         boolean existed = store.get(name).isPresent();
-        FunctionStore.Stored stored = activate(() -> store.deploy(name, body));
+        FunctionStore.Stored stored = activate(deploy);
         Switched switched = warmUp(stored.deployment(), warm);
         LOG.infof("deployed %s version %d (%s)", name, stored.deployment().version(), switched.ready() ? "ready" : "not ready");
         return Response.status(existed ? 200 : 201)
