@@ -121,19 +121,25 @@ public class FunctionStore {
             throw new ApiException(400, "package_needed", "this func.yaml names no image, so the function needs its code: deploy a package"
                     + " (the folder as a gzip'ed tar, Content-Type: application/gzip; ./fn deploy DIR does this), or add image: PATH");
         }
-        return deploy(name, new java.io.ByteArrayInputStream(yamlPackage(yaml)));
+        String id = prepare(fc).image().id();
+        return deploy(name, new java.io.ByteArrayInputStream(imagePackage(yaml, id)));
     }
 
-    /** A gzip'ed tar holding only func.yaml: what an image function is stored (and published to other nodes) as. */
-    static byte[] yamlPackage(byte[] yaml) throws IOException {
+    /**
+     * A gzip'ed tar of func.yaml and the image id it is pinned to: what an image function is
+     * stored (and published to other nodes) as.
+     */
+    static byte[] imagePackage(byte[] yaml, String imageId) throws IOException {
         var bytes = new java.io.ByteArrayOutputStream();
         try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(new java.util.zip.GZIPOutputStream(bytes))) {
-            var entry = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("func.yaml");
-            entry.setSize(yaml.length);
-            entry.setMode(0644);
-            tar.putArchiveEntry(entry);
-            tar.write(yaml);
-            tar.closeArchiveEntry();
+            for (var file : Map.of("func.yaml", yaml, FunctionImages.ID_FILE, (imageId + "\n").getBytes(StandardCharsets.UTF_8)).entrySet()) {
+                var entry = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(file.getKey());
+                entry.setSize(file.getValue().length);
+                entry.setMode(0644);
+                tar.putArchiveEntry(entry);
+                tar.write(file.getValue());
+                tar.closeArchiveEntry();
+            }
         }
         return bytes.toByteArray();
     }
@@ -198,19 +204,30 @@ public class FunctionStore {
      */
     private void prepareImage(FunctionConfig fc, Path code, Path staging) throws IOException {
         try (Stream<Path> files = Files.list(code)) {
-            List<String> others = files.map(p -> p.getFileName().toString()).filter(n -> !n.equals("func.yaml")).sorted().toList();
+            List<String> others = files.map(p -> p.getFileName().toString())
+                    .filter(n -> !n.equals("func.yaml") && !n.equals(FunctionImages.ID_FILE)).sorted().toList();
             if (!others.isEmpty()) {
                 throw new ApiException(400, "image_with_code", "func.yaml names an image, so the function's code is the image: deploy"
                         + " the func.yaml alone (Content-Type: application/yaml; ./fn deploy does this), not with " + String.join(", ", others));
             }
         }
-        FunctionImages.Launch launch;
+        String id = prepare(fc).image().id();
+        String pinned = Files.isRegularFile(code.resolve(FunctionImages.ID_FILE), java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                ? FunctionImages.readPin(code) : null;
+        if (pinned != null && !pinned.equals(id)) {
+            // a catalog copy on a node whose image at that path is not the one deployed on the gateway
+            throw new ApiException(400, "image_mismatch", "image " + fc.image() + " on this host is " + id + ", but the function was"
+                    + " deployed with " + pinned + ": put the same image at that path");
+        }
+        Files.writeString(staging.resolve(FunctionImages.ID_FILE), id + "\n");
+    }
+
+    private FunctionImages.Launch prepare(FunctionConfig fc) {
         try {
-            launch = images.prepare(fc);
+            return images.prepare(fc);
         } catch (InvalidFunctionException e) {
             throw new ApiException(400, e.error(), e.getMessage());
         }
-        Files.writeString(staging.resolve(FunctionImages.ID_FILE), launch.image().id() + "\n");
     }
 
     /** A stored version of a function, current or not (calls routed here name the version). */

@@ -20,8 +20,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * deploy, and turned into what a replica is launched with (rootfs, argv, uid/gid).
  *
  * <p>A version is pinned to the image it was deployed with: the store keeps the image id
- * ({@link #ID_FILE}) beside the version, and a replica of that version refuses to start on a
- * different image found at the same path later (a rollback must bring back the same bits).
+ * ({@link #ID_FILE}) beside the version and in the package the function catalog hands to other
+ * nodes; a node whose image at that path has another id refuses the version, and a replica
+ * refuses to start on a different image found at the path later (a rollback must bring back the
+ * same bits).
  */
 @ApplicationScoped
 public class FunctionImages {
@@ -35,7 +37,7 @@ public class FunctionImages {
     SkiffConfig config;
 
     private ImageStore store;
-    private final Map<Path, Launch> byVersion = new ConcurrentHashMap<>();
+    private final Map<String, Launch> byKey = new ConcurrentHashMap<>();
 
     private synchronized ImageStore store() throws IOException {
         if (store == null) store = new ImageStore(config.dataDir().resolve("images"));
@@ -71,21 +73,25 @@ public class FunctionImages {
      */
     public Launch forDeployment(FunctionDeployment d) throws InvalidFunctionException {
         Path versionDir = d.codeDir().getParent();
-        Launch cached = byVersion.get(versionDir);
+        String pinned = readPin(versionDir);
+        // Keyed by the pin too: a function deleted and deployed again reuses version numbers (and directories).
+        String key = versionDir + "@" + pinned;
+        Launch cached = pinned == null ? null : byKey.get(key);
         if (cached != null) return cached;
         Launch launch = prepare(d.config());
-        String pinned = readPin(versionDir);
         if (pinned != null && !pinned.equals(launch.image().id())) {
             throw new InvalidFunctionException("image_changed", "image " + d.config().image() + " is not the one version " + d.version()
                     + " of " + d.name() + " was deployed with (" + pinned + ", now " + launch.image().id() + "): deploy the function again");
         }
-        byVersion.put(versionDir, launch);
+        if (pinned != null) byKey.put(key, launch);
         return launch;
     }
 
-    private static String readPin(Path versionDir) {
+    /** The pin a stored version (or a package) carries: the id of the image it was deployed with, or null. */
+    public static String readPin(Path dir) {
         try {
-            return Files.readString(versionDir.resolve(ID_FILE), StandardCharsets.UTF_8).trim();
+            String id = Files.readString(dir.resolve(ID_FILE), StandardCharsets.UTF_8).trim();
+            return id.isEmpty() ? null : id;
         } catch (IOException e) {
             return null; // stored without a pin: the image as it is now
         }

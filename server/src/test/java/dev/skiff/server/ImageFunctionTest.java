@@ -98,8 +98,10 @@ class ImageFunctionTest {
         // stored like a package that holds only func.yaml, which the catalog hands to other nodes
         Path v2 = config.dataDir().resolve("functions/versioned/versions/2");
         assertTrue(Files.isRegularFile(v2.resolve("package.tar.gz")));
-        assertEquals(List.of("func.yaml"), listing(v2.resolve("code")));
-        assertTrue(Files.readString(v2.resolve("image.id")).startsWith("sha256:"));
+        assertEquals(List.of("func.yaml", "image.id"), listing(v2.resolve("code")));
+        String id = Files.readString(v2.resolve("image.id")).strip();
+        assertTrue(id.matches("sha256:[0-9a-f]{64}"), id);
+        assertEquals(id, Files.readString(v2.resolve("code/image.id")).strip(), "the package carries the pin to other nodes");
 
         given().contentType("application/json").body("{\"version\": 1}").when().post("/v1/functions/versioned/rollback")
                 .then().statusCode(200).body("version", equalTo(1));
@@ -170,6 +172,12 @@ class ImageFunctionTest {
         byte[] pkg = Functions.rawTar(java.util.Map.of("func.yaml", "name: packed\nimage: " + layout + "\n", "handler.py", "x = 1\n"));
         given().contentType("application/gzip").body(pkg).when().put("/v1/functions/packed").then().statusCode(400)
                 .body("error", equalTo("image_with_code")).body("message", containsString("handler.py"));
+        given().when().get("/v1/functions/packed").then().statusCode(404);
+
+        // what another node does with a catalog package whose pin is not the image at that path here
+        byte[] pinned = Functions.rawTar(java.util.Map.of("func.yaml", "name: packed\nimage: " + layout + "\n", "image.id", "sha256:" + "0".repeat(64)));
+        given().contentType("application/gzip").body(pinned).when().put("/v1/functions/packed").then().statusCode(400)
+                .body("error", equalTo("image_mismatch")).body("message", containsString(layout.toString()));
         given().when().get("/v1/functions/packed").then().statusCode(404);
     }
 
