@@ -30,6 +30,14 @@ class ImageFunctionConfigTest {
     }
 
     @Test
+    void theImageTemplateOfFnInitIsAValidFuncYaml() throws Exception {
+        try (var in = getClass().getResourceAsStream("/skiff/templates/image/func.yaml")) {
+            String yaml = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).replace("__NAME__", "boxed");
+            assertEquals(Path.of("/srv/images/boxed.tar"), FunctionConfigParser.parse(yaml).image().path());
+        }
+    }
+
+    @Test
     void imageAndRuntimeAndHandlerAndCommandAreCheckedTogether() {
         assertTrue(refused("name: a\nruntime: python\nimage: /x.tar\n").getMessage().contains("'runtime: python' and 'image'"));
         assertTrue(refused("name: a\nruntime: image\n").getMessage().contains("needs an 'image' key"));
