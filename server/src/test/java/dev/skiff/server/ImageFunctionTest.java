@@ -66,11 +66,11 @@ class ImageFunctionTest {
 
     @Test
     void aFuncYamlNamingAnImageRunsTheImagesEntrypointOnTheImagesRoot() {
-        var r = deployYaml("imaged", "name: imaged\nimage: " + layout + "\nenv: {WHO: func.yaml}\n");
+        var r = deployYaml("img-imaged", "name: img-imaged\nimage: " + layout + "\nenv: {WHO: func.yaml}\n");
         assertEquals(201, r.statusCode(), r.asString());
         assertTrue(r.jsonPath().getBoolean("ready"), r.asString());
 
-        String answer = given().body("ping").when().post("/fn/imaged").then().statusCode(200).extract().asString();
+        String answer = given().body("ping").when().post("/fn/img-imaged").then().statusCode(200).extract().asString();
         List<String> fields = List.of(answer.split("\\|"));
         assertEquals("hello from the image", fields.get(0), answer); // Entrypoint + Cmd of the image config
         assertTrue(fields.contains("marker=" + MARKER), "the function sees the image's files: " + answer);
@@ -80,33 +80,33 @@ class ImageFunctionTest {
         assertTrue(fields.contains("WHO=func.yaml"), "func.yaml's env overrides the image's: " + answer);
         assertTrue(fields.contains("body=ping"), answer);
 
-        given().when().get("/v1/functions/imaged").then().statusCode(200)
+        given().when().get("/v1/functions/img-imaged").then().statusCode(200)
                 .body("runtime", equalTo("image")).body("image", equalTo(layout.toString()));
     }
 
     @Test
     void versionsOfAnImageFunctionRollBackAndTheCommandOverridesTheImages() throws IOException {
-        String yaml = "name: versioned\nruntime: image\nimage: oci-archive:" + archive + "\n";
-        assertEquals(201, deployYaml("versioned", yaml).statusCode());
-        given().when().get("/fn/versioned").then().statusCode(200).body(containsString("hello from the image|"));
+        String yaml = "name: img-versioned\nruntime: image\nimage: oci-archive:" + archive + "\n";
+        assertEquals(201, deployYaml("img-versioned", yaml).statusCode());
+        given().when().get("/fn/img-versioned").then().statusCode(200).body(containsString("hello from the image|"));
 
-        var second = deployYaml("versioned", yaml + "command: [responder, second version]\n");
+        var second = deployYaml("img-versioned", yaml + "command: [responder, second version]\n");
         assertEquals(200, second.statusCode(), second.asString());
         assertEquals(2, second.jsonPath().getInt("version"));
-        given().when().get("/fn/versioned").then().statusCode(200).body(containsString("second version|"));
+        given().when().get("/fn/img-versioned").then().statusCode(200).body(containsString("second version|"));
 
         // stored like a package that holds only func.yaml, which the catalog hands to other nodes
-        Path v2 = config.dataDir().resolve("functions/versioned/versions/2");
+        Path v2 = config.dataDir().resolve("functions/img-versioned/versions/2");
         assertTrue(Files.isRegularFile(v2.resolve("package.tar.gz")));
         assertEquals(List.of("func.yaml", "image.id"), listing(v2.resolve("code")));
         String id = Files.readString(v2.resolve("image.id")).strip();
         assertTrue(id.matches("sha256:[0-9a-f]{64}"), id);
         assertEquals(id, Files.readString(v2.resolve("code/image.id")).strip(), "the package carries the pin to other nodes");
 
-        given().contentType("application/json").body("{\"version\": 1}").when().post("/v1/functions/versioned/rollback")
+        given().contentType("application/json").body("{\"version\": 1}").when().post("/v1/functions/img-versioned/rollback")
                 .then().statusCode(200).body("version", equalTo(1));
-        given().when().get("/fn/versioned").then().statusCode(200).body(containsString("hello from the image|"));
-        given().when().get("/v1/functions/versioned/versions").then().statusCode(200).body("size()", equalTo(2));
+        given().when().get("/fn/img-versioned").then().statusCode(200).body(containsString("hello from the image|"));
+        given().when().get("/v1/functions/img-versioned/versions").then().statusCode(200).body("size()", equalTo(2));
     }
 
     @Test
@@ -128,57 +128,57 @@ class ImageFunctionTest {
             Files.write(biggest, bytes);
         }
         for (Path image : List.of(missing, notAnImage, corrupt)) {
-            var r = deployYaml("broken", "name: broken\nimage: " + image + "\n");
+            var r = deployYaml("img-broken", "name: img-broken\nimage: " + image + "\n");
             assertEquals(400, r.statusCode(), image + ": " + r.asString());
             assertTrue(r.contentType().startsWith("application/json"), r.contentType());
             assertEquals("invalid_image", r.jsonPath().getString("error"), r.asString());
             assertTrue(r.jsonPath().getString("message").contains(image.toString()), "the message names the path: " + r.asString());
-            given().when().get("/v1/functions/broken").then().statusCode(404);
-            assertFalse(Files.exists(config.dataDir().resolve("functions/broken")), "nothing stored for " + image);
+            given().when().get("/v1/functions/img-broken").then().statusCode(404);
+            assertFalse(Files.exists(config.dataDir().resolve("functions/img-broken")), "nothing stored for " + image);
         }
-        var r = deployYaml("broken", "name: broken\nimage: " + corrupt + "\n");
+        var r = deployYaml("img-broken", "name: img-broken\nimage: " + corrupt + "\n");
         assertTrue(r.jsonPath().getString("message").contains("digest"), r.asString());
     }
 
     @Test
     void registryReferencesAndFuncYamlsWithoutAnImageAreRefused() {
         for (String ref : List.of("docker.io/library/busybox:latest", "busybox", "docker://busybox")) {
-            var r = deployYaml("remote", "name: remote\nimage: " + ref + "\n");
+            var r = deployYaml("img-remote", "name: img-remote\nimage: " + ref + "\n");
             assertEquals(400, r.statusCode(), r.asString());
             assertEquals("invalid_image", r.jsonPath().getString("error"));
             assertTrue(r.jsonPath().getString("message").contains("only local images are supported"), r.asString());
             assertTrue(r.jsonPath().getString("message").contains("registry reference"), r.asString());
         }
-        var relative = deployYaml("remote", "name: remote\nimage: ./hello.tar\n");
+        var relative = deployYaml("img-remote", "name: img-remote\nimage: ./hello.tar\n");
         assertEquals(400, relative.statusCode());
         assertTrue(relative.jsonPath().getString("message").contains("not an absolute path"), relative.asString());
 
-        var noImage = deployYaml("plain", "name: plain\nruntime: python\n");
+        var noImage = deployYaml("img-plain", "name: img-plain\nruntime: python\n");
         assertEquals(400, noImage.statusCode(), noImage.asString());
         assertEquals("package_needed", noImage.jsonPath().getString("error"));
         assertTrue(noImage.jsonPath().getString("message").contains("application/gzip"), noImage.asString());
 
-        var both = deployYaml("both", "name: both\nruntime: python\nimage: " + layout + "\n");
+        var both = deployYaml("img-both", "name: img-both\nruntime: python\nimage: " + layout + "\n");
         assertEquals(400, both.statusCode());
         assertTrue(both.jsonPath().getString("message").contains("'runtime: python' and 'image'"), both.asString());
 
-        given().contentType("text/yaml").body("name: plain\nruntime: python\n".getBytes(StandardCharsets.UTF_8)).when().put("/v1/functions/plain")
+        given().contentType("text/yaml").body("name: img-plain\nruntime: python\n".getBytes(StandardCharsets.UTF_8)).when().put("/v1/functions/img-plain")
                 .then().statusCode(400).body("error", equalTo("package_needed"));
-        for (String name : List.of("remote", "plain", "both")) given().when().get("/v1/functions/" + name).then().statusCode(404);
+        for (String name : List.of("img-remote", "img-plain", "img-both")) given().when().get("/v1/functions/" + name).then().statusCode(404);
     }
 
     @Test
     void anImageFunctionIsDeployedAsItsFuncYamlAloneNotInAPackage() throws IOException {
-        byte[] pkg = Functions.rawTar(java.util.Map.of("func.yaml", "name: packed\nimage: " + layout + "\n", "handler.py", "x = 1\n"));
-        given().contentType("application/gzip").body(pkg).when().put("/v1/functions/packed").then().statusCode(400)
+        byte[] pkg = Functions.rawTar(java.util.Map.of("func.yaml", "name: img-packed\nimage: " + layout + "\n", "handler.py", "x = 1\n"));
+        given().contentType("application/gzip").body(pkg).when().put("/v1/functions/img-packed").then().statusCode(400)
                 .body("error", equalTo("image_with_code")).body("message", containsString("handler.py"));
-        given().when().get("/v1/functions/packed").then().statusCode(404);
+        given().when().get("/v1/functions/img-packed").then().statusCode(404);
 
         // what another node does with a catalog package whose pin is not the image at that path here
-        byte[] pinned = Functions.rawTar(java.util.Map.of("func.yaml", "name: packed\nimage: " + layout + "\n", "image.id", "sha256:" + "0".repeat(64)));
-        given().contentType("application/gzip").body(pinned).when().put("/v1/functions/packed").then().statusCode(400)
+        byte[] pinned = Functions.rawTar(java.util.Map.of("func.yaml", "name: img-packed\nimage: " + layout + "\n", "image.id", "sha256:" + "0".repeat(64)));
+        given().contentType("application/gzip").body(pinned).when().put("/v1/functions/img-packed").then().statusCode(400)
                 .body("error", equalTo("image_mismatch")).body("message", containsString(layout.toString()));
-        given().when().get("/v1/functions/packed").then().statusCode(404);
+        given().when().get("/v1/functions/img-packed").then().statusCode(404);
     }
 
     // --- the test image -------------------------------------------------------------------------
