@@ -7,7 +7,8 @@
 #   LOG          its log file                       TMP_PREFIX  e.g. /var/tmp/skiff-bench4
 #   SERVER_OPTS  (array) extra JVM options          PORT    a port, or empty for a free one
 #   CHECK_CGROUPS (array) cgroup group names that must have no sandboxes left at the end
-# and gets SERVER_PID, DATA, WORK, BENCH (bench/target), COMMIT, DIRTY.
+# and gets SERVER_PID, DATA, WORK, BENCH (bench/target), COMMIT, DIRTY, and SKIFF_TOKEN exported: the
+# admin token the Skiff's first start wrote to $DATA/credentials (the benchmark's API calls send it).
 
 bench_preflight() {
   [ "$(uname -s)" = Linux ] || die "the benchmark needs Linux"
@@ -65,14 +66,19 @@ bench_start_skiff() {
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED "${SERVER_OPTS[@]}" \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$PORT" \
     -Dskiff.data-dir="$DATA" -Dskiff.state-dir="$STATE_DIR" -Dskiff.cgroup-name="$CGROUP" \
+    -Dskiff.auth.credentials-file="$DATA/credentials" \
     -jar "$SERVER_JAR" >"$LOG" 2>&1 </dev/null &
   SERVER_PID=$!
   for _ in $(seq 1 600); do
     kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$LOG" >&2; die "Skiff exited during start (log above, whole log in $LOG)"; }
-    curl -sf -o /dev/null "http://127.0.0.1:$PORT/v1/functions" && break
+    [ -s "$DATA/credentials" ] && curl -sf -o /dev/null "http://127.0.0.1:$PORT/q/health/live" && break
     sleep 0.1
   done
-  curl -sf -o /dev/null "http://127.0.0.1:$PORT/v1/functions" || die "Skiff did not answer on port $PORT within 60 s (log: $LOG)"
+  SKIFF_TOKEN="$(awk '$1 == "default" { print $2 }' "$DATA/credentials" 2>/dev/null || true)"
+  export SKIFF_TOKEN
+  [ -n "$SKIFF_TOKEN" ] || die "Skiff wrote no admin token to $DATA/credentials within 60 s (log: $LOG)"
+  curl -sf -o /dev/null -H "Authorization: Bearer $SKIFF_TOKEN" "http://127.0.0.1:$PORT/v1/functions" \
+    || die "Skiff did not answer on port $PORT within 60 s (log: $LOG)"
 }
 
 # Prints the warnings and errors of the Skiff's log, if any.

@@ -25,6 +25,8 @@ final class SkiffUnderTest {
     final long pid;
     final InetSocketAddress address;
     private final HttpClient http;
+    /** The admin token bench/lib/skiff-under-test.sh exports (read from the credentials file the Skiff's first start wrote). */
+    private final String token = System.getenv("SKIFF_TOKEN");
 
     SkiffUnderTest(String gateway, long pid) {
         this.gateway = gateway.replaceAll("/+$", "");
@@ -37,6 +39,7 @@ final class SkiffUnderTest {
     HttpResponse<String> api(String method, String path, HttpRequest.BodyPublisher body, String contentType) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gateway + path)).timeout(Duration.ofSeconds(60)).method(method, body);
         if (contentType != null) b.header("Content-Type", contentType);
+        if (token != null && !token.isBlank() && path.startsWith("/v1/")) b.header("Authorization", "Bearer " + token.strip());
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 

@@ -38,6 +38,7 @@ public final class InProcessInvoker implements AutoCloseable {
             @Override public Role role() { return Role.ALL; }
             @Override public java.util.Optional<String> advertisedUrl() { return java.util.Optional.empty(); }
             @Override public Duration invokerTimeout() { return Duration.ofSeconds(3); }
+            @Override public Auth auth() { return () -> dataDir.resolve("credentials"); }
         };
         // Quarkus serves a Prometheus registry; the meters (and their histograms) are the same.
         invoker.registry = new SimpleMeterRegistry();

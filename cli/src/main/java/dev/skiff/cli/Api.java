@@ -17,15 +17,18 @@ final class Api implements AutoCloseable {
 
     private final String gateway;
     private final String token;
+    private final String tokenSource;
     private final HttpClient client;
 
     /**
-     * @param gateway base URL without trailing slash, e.g. {@code http://localhost:8080}
-     * @param token   bearer token for {@code /v1} calls, or {@code null}
+     * @param gateway     base URL without trailing slash, e.g. {@code http://localhost:8080}
+     * @param token       bearer token, or {@code null}
+     * @param tokenSource where the token came from, or where the CLI looked for one
      */
-    Api(String gateway, String token) {
+    Api(String gateway, String token, String tokenSource) {
         this.gateway = gateway;
         this.token = token;
+        this.tokenSource = tokenSource;
         this.client = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10))
@@ -47,7 +50,11 @@ final class Api implements AutoCloseable {
     }
 
     HttpRequest.Builder v1(String path, Duration timeout) throws CliException {
-        HttpRequest.Builder builder = HttpRequest.newBuilder(uri(path)).timeout(timeout);
+        return authorized(HttpRequest.newBuilder(uri(path)).timeout(timeout));
+    }
+
+    /** Adds the token, if there is one, as {@code Authorization: Bearer}. */
+    HttpRequest.Builder authorized(HttpRequest.Builder builder) {
         if (token != null) {
             builder.header("Authorization", "Bearer " + token);
         }
@@ -81,13 +88,19 @@ final class Api implements AutoCloseable {
         }
     }
 
-    /** The message of a failed {@code /v1} response, with a hint when authentication is missing. */
+    /** The message of a failed {@code /v1} response; on 401 and 403 also where the token came from. */
     String errorMessage(HttpResponse<byte[]> response) {
-        String message = Json.errorMessage(response.statusCode(), response.body());
-        if (response.statusCode() == 401 && token == null) {
-            message += " (set SKIFF_TOKEN)";
-        }
-        return message;
+        return errorMessage(response.statusCode(), response.body());
+    }
+
+    String errorMessage(int status, byte[] body) {
+        String message = Json.errorMessage(status, body);
+        return status == 401 || status == 403 ? message + " " + tokenNote() : message;
+    }
+
+    /** "(token from SKIFF_TOKEN)" or "(no token: looked at --token, SKIFF_TOKEN and …)". */
+    String tokenNote() {
+        return token != null ? "(token from " + tokenSource + ")" : "(no token: " + tokenSource + ")";
     }
 
     /** Like {@link #errorMessage(HttpResponse)}, but a bare 404 says that the function does not exist. */

@@ -12,6 +12,8 @@ final class Context implements AutoCloseable {
     final Map<String, String> env;
     final String gateway;
     final String token;
+    /** Where {@link #token} came from, or where the CLI looked for one (for messages). */
+    final String tokenSource;
     /** Whether stdin is an interactive terminal (then {@code fn invoke} does not read a body from it). */
     final boolean stdinIsTerminal;
     /** Whether stdout is an interactive terminal (then output gets a final newline). */
@@ -20,20 +22,21 @@ final class Context implements AutoCloseable {
     private Api api;
 
     Context(InputStream in, PrintStream out, PrintStream err, Map<String, String> env, String gateway,
-            String token, boolean stdinIsTerminal, boolean stdoutIsTerminal) {
+            Credentials.Found token, boolean stdinIsTerminal, boolean stdoutIsTerminal) {
         this.in = in;
         this.out = out;
         this.err = err;
         this.env = env;
         this.gateway = gateway;
-        this.token = token;
+        this.token = token.token();
+        this.tokenSource = token.source();
         this.stdinIsTerminal = stdinIsTerminal;
         this.stdoutIsTerminal = stdoutIsTerminal;
     }
 
     Api api() {
         if (api == null) {
-            api = new Api(gateway, token);
+            api = new Api(gateway, token, tokenSource);
         }
         return api;
     }

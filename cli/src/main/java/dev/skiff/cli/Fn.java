@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.URI;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,7 @@ import java.util.Map;
 public final class Fn {
     static final String DEFAULT_GATEWAY = "http://localhost:8080";
 
-    private static final String USAGE = "fn [--gateway URL] <command> [arguments]";
+    private static final String USAGE = "fn [--gateway URL] [--token TOKEN] <command> [arguments]";
 
     private Fn() {
     }
@@ -32,30 +33,36 @@ public final class Fn {
      * Stdin/stdout count as terminals only when they are {@link System#in}/{@link System#out} and are
      * attached to a terminal; any other stream given here is treated as a pipe.
      *
-     * @param env environment variables (SKIFF_GATEWAY, SKIFF_TOKEN, SKIFF_DEBUG)
+     * @param env environment variables (SKIFF_GATEWAY, SKIFF_TOKEN, SKIFF_CREDENTIALS, HOME, SKIFF_DEBUG)
      */
     public static int run(String[] args, InputStream in, PrintStream out, PrintStream err, Map<String, String> env) {
         Map<String, Command> commands = commands();
         Command command = null;
         try {
             int i = 0;
-            String gateway = null;
+            // Options before the command: --gateway URL and --token TOKEN (also as --name=value).
+            Map<String, String> global = new HashMap<>();
             for (; i < args.length && args[i].startsWith("-"); i++) {
                 String arg = args[i];
                 if (arg.equals("--help") || arg.equals("-h")) {
                     printHelp(commands, out);
                     return 0;
-                } else if (arg.equals("--gateway")) {
-                    if (++i >= args.length) {
-                        throw CliException.usage("option --gateway needs a value");
-                    }
-                    gateway = args[i];
-                } else if (arg.startsWith("--gateway=")) {
-                    gateway = arg.substring("--gateway=".length());
-                } else {
+                }
+                int eq = arg.indexOf('=');
+                String option = eq < 0 ? arg : arg.substring(0, eq);
+                if (!option.equals("--gateway") && !option.equals("--token")) {
                     throw CliException.usage("unknown option " + arg);
                 }
+                if (eq >= 0) {
+                    global.put(option, arg.substring(eq + 1));
+                } else if (++i >= args.length) {
+                    throw CliException.usage("option " + option + " needs a value");
+                } else {
+                    global.put(option, args[i]);
+                }
             }
+            String gateway = global.get("--gateway");
+            String tokenFlag = global.get("--token");
             if (i >= args.length) {
                 printHelp(commands, err);
                 return 2;
@@ -72,7 +79,7 @@ public final class Fn {
             if (command == null) {
                 throw CliException.usage("unknown command '" + name + "' (see ./fn --help)");
             }
-            Args parsed = Args.parse(rest, command.options().value("--gateway").flag("--help", "-h"));
+            Args parsed = Args.parse(rest, command.options().value("--gateway").value("--token").flag("--help", "-h"));
             if (parsed.has("--help")) {
                 printUsage(command, out);
                 return 0;
@@ -85,11 +92,13 @@ public final class Fn {
                 gateway = blankToNull(env.get("SKIFF_GATEWAY"));
             }
             String base = gateway == null ? DEFAULT_GATEWAY : normalizeGateway(gateway, source);
-            String token = blankToNull(env.get("SKIFF_TOKEN"));
+            if (parsed.value("--token") != null) {
+                tokenFlag = parsed.value("--token");
+            }
+            Credentials.Found token = Credentials.find(tokenFlag, env, base);
             boolean stdinTerminal = in == System.in && Terminal.isTerminal(0);
             boolean stdoutTerminal = out == System.out && Terminal.isTerminal(1);
-            try (Context ctx = new Context(in, out, err, env, base, token == null ? null : token.strip(),
-                    stdinTerminal, stdoutTerminal)) {
+            try (Context ctx = new Context(in, out, err, env, base, token, stdinTerminal, stdoutTerminal)) {
                 return command.run(parsed, ctx);
             }
         } catch (CliException e) {
@@ -123,7 +132,8 @@ public final class Fn {
                 new DeleteCommand(),
                 new VersionsCommand(),
                 new RollbackCommand(),
-                new LogsCommand())) {
+                new LogsCommand(),
+                new TokenCommand())) {
             commands.put(command.name(), command);
         }
         return commands;
@@ -154,10 +164,12 @@ public final class Fn {
         out.println();
         out.println("Options:");
         out.println("  --gateway URL   Skiff gateway (default: $SKIFF_GATEWAY, else " + DEFAULT_GATEWAY + ")");
+        out.println("  --token TOKEN   API token (default: $SKIFF_TOKEN, else the credentials file)");
         out.println();
         out.println("Environment:");
-        out.println("  SKIFF_GATEWAY   gateway URL");
-        out.println("  SKIFF_TOKEN     API token, sent as a bearer token on /v1 calls");
+        out.println("  SKIFF_GATEWAY      gateway URL");
+        out.println("  SKIFF_TOKEN        API token, sent as 'Authorization: Bearer' (management calls and fn invoke)");
+        out.println("  SKIFF_CREDENTIALS  credentials file (default: $HOME/.config/skiff/credentials, written by fn up)");
         out.println();
         out.println("Start with: ./fn up, then ./fn init hello and ./fn deploy hello");
     }
@@ -171,7 +183,8 @@ public final class Fn {
             out.println(command.details());
         }
         out.println();
-        out.println("Global option: --gateway URL (default: $SKIFF_GATEWAY, else " + DEFAULT_GATEWAY + ")");
+        out.println("Global options: --gateway URL (default: $SKIFF_GATEWAY, else " + DEFAULT_GATEWAY + "),");
+        out.println("                --token TOKEN (default: $SKIFF_TOKEN, else the credentials file fn up wrote)");
     }
 
     /** Validates the gateway URL and strips trailing slashes. */

@@ -47,7 +47,9 @@ final class InvokeCommand implements Command {
                       --path PATH     sub-path and query after /fn/NAME, e.g. /items?limit=5
                   -H, --header 'K: V' extra request header, may be repeated
 
-                The response body goes to stdout as is. A non-2xx status exits with 1.""";
+                The response body goes to stdout as is. A non-2xx status exits with 1.
+                The API token (--token, SKIFF_TOKEN or the credentials file) is sent too, for
+                functions whose func.yaml says 'auth: token'.""";
     }
 
     @Override
@@ -86,6 +88,7 @@ final class InvokeCommand implements Command {
         }
 
         Api api = ctx.api();
+        boolean ownAuthorization = args.values("--header").stream().anyMatch(h -> h.regionMatches(true, 0, "Authorization:", 0, 14));
         HttpRequest.Builder request = HttpRequest.newBuilder(api.uri("/fn/" + name + path))
                 .timeout(TIMEOUT)
                 .method(method, body == null
@@ -104,6 +107,10 @@ final class InvokeCommand implements Command {
                 throw CliException.usage("cannot send header '" + key + "': " + e.getMessage());
             }
         }
+        // The token opens functions with 'auth: token'; Skiff strips it before the call reaches a function.
+        if (!ownAuthorization) {
+            api.authorized(request);
+        }
 
         HttpResponse<byte[]> response = api.send(request.build());
         byte[] out = response.body();
@@ -113,6 +120,9 @@ final class InvokeCommand implements Command {
         }
         ctx.out.flush();
         int status = response.statusCode();
+        if (status == 401 || status == 403) {
+            throw new CliException(status + " from " + name + ": " + api.errorMessage(status, out));
+        }
         if (status < 200 || status >= 300) {
             throw new CliException(status + " from " + name);
         }

@@ -50,7 +50,11 @@ final class LogsCommand implements Command {
                 return 130;
             }
             if (stream.statusCode() != 200) {
-                throw new CliException("cannot follow the logs of " + name + ": HTTP " + stream.statusCode());
+                byte[] error;
+                try (java.io.InputStream in = stream.body()) {
+                    error = in.readNBytes(64 * 1024);
+                }
+                throw new CliException("cannot follow the logs of " + name + ": " + api.errorMessage(stream.statusCode(), error));
             }
             try (java.io.InputStream in = stream.body()) {
                 byte[] buf = new byte[8192];

@@ -41,7 +41,7 @@ class FnTest {
     void unknownCommand() {
         FnRunner.Result r = FnRunner.run("frobnicate");
         assertEquals(2, r.code());
-        assertEquals("fn: unknown command 'frobnicate' (see ./fn --help)\nusage: fn [--gateway URL] <command> [arguments]\n",
+        assertEquals("fn: unknown command 'frobnicate' (see ./fn --help)\nusage: fn [--gateway URL] [--token TOKEN] <command> [arguments]\n",
                 r.err());
     }
 

@@ -183,7 +183,7 @@ class GatewayCommandsTest {
         assertEquals(0, r.code(), r.toString());
         assertEquals("Hello, Ada", r.out(), "no newline added when stdout is not a terminal");
         assertEquals("", r.err());
-        assertNull(gateway.last().header("Authorization"), "the token is only for /v1");
+        assertNull(gateway.last().header("Authorization"), "no token anywhere, none sent");
     }
 
     @Test
@@ -286,7 +286,7 @@ class GatewayCommandsTest {
         FnRunner.Result r = FnRunner.run(gateway.env(), "list");
 
         assertEquals(1, r.code());
-        assertEquals("fn: missing token (set SKIFF_TOKEN)\n", r.err());
+        assertEquals("fn: missing token (no token: looked at --token, SKIFF_TOKEN and a credentials file (no HOME set))\n", r.err());
     }
 
     @Test

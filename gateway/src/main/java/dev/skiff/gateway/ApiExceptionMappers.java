@@ -9,7 +9,10 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 public class ApiExceptionMappers {
     @ServerExceptionMapper
     public Response api(ApiException e) {
-        return json(e.status(), e.error(), e.getMessage());
+        Response.ResponseBuilder r = Response.status(e.status()).type(MediaType.APPLICATION_JSON)
+                .entity(new ApiError(e.error(), e.getMessage()).toJson());
+        e.headers().forEach(r::header);
+        return r.build();
     }
 
     @ServerExceptionMapper
@@ -27,12 +30,12 @@ public class ApiExceptionMappers {
         return json(status, error, message);
     }
 
-    /** Only two endpoints take a body: rollback takes JSON, deploy a package or an image's func.yaml. */
+    /** Three endpoints take a body: rollback and token creation take JSON, deploy a package or an image's func.yaml. */
     private static String expectedContentType(String path) {
-        return path.endsWith("/rollback")
-                ? "send {\"version\": N} with Content-Type: application/json"
-                : "send the function package as a gzip'ed tar with Content-Type: application/gzip,"
-                        + " or a func.yaml that names an image with Content-Type: application/yaml";
+        if (path.endsWith("/rollback")) return "send {\"version\": N} with Content-Type: application/json";
+        if (path.startsWith("/v1/tokens")) return "send {\"name\": \"…\", \"scope\": \"invoke\" or \"admin\"} with Content-Type: application/json";
+        return "send the function package as a gzip'ed tar with Content-Type: application/gzip,"
+                + " or a func.yaml that names an image with Content-Type: application/yaml";
     }
 
     static Response json(int status, String error, String message) {

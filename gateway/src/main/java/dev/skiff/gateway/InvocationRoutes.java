@@ -1,5 +1,7 @@
 package dev.skiff.gateway;
 
+import dev.skiff.gateway.auth.Authorizer;
+import dev.skiff.gateway.auth.ManagementGuard;
 import dev.skiff.invoker.FunctionDeployment;
 import dev.skiff.invoker.InvocationException;
 import dev.skiff.invoker.InvocationRequest;
@@ -70,6 +72,9 @@ public class InvocationRoutes {
     @Inject
     dev.skiff.invoker.LocalInvoker local;
 
+    @Inject
+    Authorizer authorizer;
+
     void register(@Observes Router router) {
         if (config.role().gateway()) router.route("/fn/*").handler(this::invoke);
         if (config.role().invoker()) {
@@ -98,8 +103,19 @@ public class InvocationRoutes {
             error(ctx.response(), callId, 404, "function_not_found", "no function named '" + name + "' is deployed (see ./fn list)");
             return;
         }
+        Authorizer.Outcome auth = authorizer.forInvocation(d.config(), req.getHeader("Authorization"));
+        if (!auth.allowed()) {
+            ManagementGuard.closeIfBodyUnread(req, ctx.response());
+            ctx.response().putHeader("WWW-Authenticate", auth.challenge());
+            error(ctx.response(), callId, auth.status(), auth.error(), auth.message());
+            return;
+        }
         List<HttpMessage.Header> headers = new ArrayList<>();
-        for (Map.Entry<String, String> h : req.headers()) headers.add(new HttpMessage.Header(h.getKey(), h.getValue()));
+        for (Map.Entry<String, String> h : req.headers()) {
+            // Skiff's own token stays with Skiff: a function (and whatever it talks to) never sees it.
+            if (Authorizer.isSkiffCredential(h.getKey(), h.getValue())) continue;
+            headers.add(new HttpMessage.Header(h.getKey(), h.getValue()));
+        }
         headers.add(new HttpMessage.Header("X-Forwarded-For", req.remoteAddress() == null ? "" : req.remoteAddress().hostAddress()));
         headers.add(new HttpMessage.Header("X-Forwarded-Proto", req.scheme()));
         if (req.authority() != null) headers.add(new HttpMessage.Header("X-Forwarded-Host", req.authority().toString()));

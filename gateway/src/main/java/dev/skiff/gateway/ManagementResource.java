@@ -35,6 +35,9 @@ import io.smallrye.common.annotation.Blocking;
 @Path("/v1/functions")
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
+@org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement(name = dev.skiff.gateway.auth.TokenResource.BEARER)
+@APIResponse(responseCode = "401", description = "no API token, or not a valid one")
+@APIResponse(responseCode = "403", description = "an invoke token: the management API needs an admin token")
 @Tag(name = "functions", description = "Deploy and manage functions. Errors are {\"error\": code, \"message\": what to fix}.")
 public class ManagementResource {
     private static final Logger LOG = Logger.getLogger(ManagementResource.class);

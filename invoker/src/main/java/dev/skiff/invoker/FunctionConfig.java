@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * A function's settings from its func.yaml, validated, with defaults filled in.
- * See {@link FunctionConfigParser} for the keys and their defaults.
+ * See {@link FunctionConfigParser} for the keys and their defaults. {@code tokenRequired} is
+ * {@code auth: token}: calls need an API token (invoke or admin scope), checked by the gateway.
  */
 public record FunctionConfig(
         String name,
@@ -25,6 +26,7 @@ public record FunctionConfig(
         int maxQueue,
         int minScale,
         ScalingConfig scaling,
+        boolean tokenRequired,
         ImageReference image,
         List<String> command) {
 
@@ -39,9 +41,9 @@ public record FunctionConfig(
     /** A function of a language runtime (no image, no command). */
     public FunctionConfig(String name, String runtime, String handler, long memoryBytes, int pids, int cpuMillis, int concurrency,
             int maxScale, Duration timeout, Duration idleTimeout, Map<String, String> env, boolean outboundNetwork, int maxQueue,
-            int minScale, ScalingConfig scaling) {
+            int minScale, ScalingConfig scaling, boolean tokenRequired) {
         this(name, runtime, handler, memoryBytes, pids, cpuMillis, concurrency, maxScale, timeout, idleTimeout, env, outboundNetwork,
-                maxQueue, minScale, scaling, null, List.of());
+                maxQueue, minScale, scaling, tokenRequired, null, List.of());
     }
 
     /** Whether this function runs an OCI image (its rootfs and command) rather than a language runtime's FDK. */

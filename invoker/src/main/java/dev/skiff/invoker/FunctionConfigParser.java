@@ -34,12 +34,13 @@ import java.util.regex.Pattern;
  * env: {KEY: value}
  * network: none         # none: loopback only; outbound: may connect out (NAT), never to the host
  * scale: {target: 5}    # autoscaling knobs, checked by the autoscaler's ScalingConfig.fromMap
+ * auth: none            # none: anyone may call it; token: calls need an API token (invoke or admin)
  * </pre>
  */
 public final class FunctionConfigParser {
     public static final Pattern NAME = Pattern.compile("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
     private static final List<String> KEYS = List.of("name", "runtime", "handler", "memory", "pids", "cpu", "concurrency",
-            "minScale", "maxScale", "maxQueue", "timeout", "idleTimeout", "env", "network", "scale",
+            "minScale", "maxScale", "maxQueue", "timeout", "idleTimeout", "env", "network", "scale", "auth",
             "image", "command");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kKmMgG]i?|[bB])?");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
@@ -135,8 +136,13 @@ public final class FunctionConfigParser {
             throw new InvalidFunctionException("invalid_func_yaml", "network must be 'none' (loopback only) or 'outbound', got '" + network + "'");
         }
         ScalingConfig scaling = scaling(map.get("scale"), concurrency, minScale, maxScale);
+        String auth = string(map, "auth", "none");
+        if (!auth.equals("none") && !auth.equals("token")) {
+            throw new InvalidFunctionException("invalid_func_yaml", "auth must be 'none' (anyone may call the function) or 'token'"
+                    + " (calls need an API token, from fn token create --scope invoke), got '" + auth + "'");
+        }
         return new FunctionConfig(name, runtime, handler, memory, pids, cpuMillis, concurrency, maxScale, timeout, idle, env,
-                network.equals("outbound"), maxQueue, minScale, scaling, image, command);
+                network.equals("outbound"), maxQueue, minScale, scaling, auth.equals("token"), image, command);
     }
 
     /** command: a non-empty list of strings, only beside image (a language runtime has its own launcher). */

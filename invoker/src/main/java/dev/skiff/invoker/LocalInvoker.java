@@ -145,7 +145,8 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     }
 
     private void recordCall(String name, int status, long startedNanos) {
-        registry.counter("skiff_calls", "function", name, "status", Integer.toString(status)).increment();
+        io.micrometer.core.instrument.Counter.builder("skiff_calls").description("Calls by function and the status they answered with")
+                .tags("function", name, "status", Integer.toString(status)).register(registry).increment();
         Timer.builder("skiff_call_duration").description("Call duration, cold starts included").tag("function", name)
                 .publishPercentileHistogram().register(registry)
                 .record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);

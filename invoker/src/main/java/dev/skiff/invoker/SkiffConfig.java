@@ -104,4 +104,17 @@ public interface SkiffConfig {
             return this != GATEWAY;
         }
     }
+
+    /** API tokens (see dev.skiff.gateway.auth); their hashes live in {@code <data-dir>/auth/tokens.json}. */
+    Auth auth();
+
+    interface Auth {
+        /**
+         * Where the first start (no tokens yet) writes the new admin token for the fn CLI on this
+         * machine, mode 0600; the server itself keeps only its hash. {@code fn up} passes
+         * {@code $HOME/.config/skiff/credentials} of the user who runs it, where the CLI looks.
+         */
+        @WithDefault("${user.home}/.config/skiff/credentials")
+        Path credentialsFile();
+    }
 }

@@ -29,7 +29,7 @@ class FunctionConfigParserTest {
         FunctionConfig c = parse(MINIMAL);
         assertEquals(new FunctionConfig("hello", "python", "handler.handle", 128L << 20, 64, 0, 1, 10,
                 Duration.ofSeconds(30), Duration.ofSeconds(300), Map.of(), false, 1000, 0,
-                ScalingConfig.defaults(1, 0, 10)), c);
+                ScalingConfig.defaults(1, 0, 10), false), c);
     }
 
     @Test
@@ -50,6 +50,7 @@ class FunctionConfigParserTest {
                 env:
                   BUCKET: photos
                 network: outbound
+                auth: token
                 scale:
                   target: 3
                   stableWindow: 10s
@@ -59,7 +60,7 @@ class FunctionConfigParserTest {
                 defaults.panicThreshold(), defaults.maxScaleUpRate(), defaults.maxScaleDownRate(), defaults.scaleToZeroGrace(),
                 defaults.scaleDownDelay(), 2, 20, defaults.sampleMaxAge());
         assertEquals(new FunctionConfig("resize-image", "python", "app.main", 256L << 20, 128, 1500, 4, 20,
-                Duration.ofMinutes(5), Duration.ofHours(1), Map.of("BUCKET", "photos"), true, 50, 2, scaling), c);
+                Duration.ofMinutes(5), Duration.ofHours(1), Map.of("BUCKET", "photos"), true, 50, 2, scaling, true), c);
     }
 
     @Test
@@ -167,6 +168,17 @@ class FunctionConfigParserTest {
         assertEquals("unknown_key", e.error());
         assertTrue(e.getMessage().contains("'memroy'"), e.getMessage());
         assertTrue(e.getMessage().contains("memory"), "lists the known keys: " + e.getMessage());
+    }
+
+    @Test
+    void authIsNoneOrToken() throws Exception {
+        assertEquals(false, parse(MINIMAL + "auth: none\n").tokenRequired());
+        assertEquals(true, parse(MINIMAL + "auth: token\n").tokenRequired());
+        InvalidFunctionException e = refused(MINIMAL + "auth: basic\n");
+        assertEquals("invalid_func_yaml", e.error());
+        assertTrue(e.getMessage().contains("'basic'") && e.getMessage().contains("token"), e.getMessage());
+        refused(MINIMAL + "auth: Token\n");
+        refused(MINIMAL + "auth: [token]\n");
     }
 
     @Test

@@ -23,6 +23,7 @@ public final class SkiffMain {
     static final String BOOTSTRAP_PROPERTY = "kafka.bootstrap.servers";
     static final String BOOTSTRAP_ENV = "SKIFF_KAFKA_BOOTSTRAP";
     static final String SCALE_GROUP_PROPERTY = "mp.messaging.incoming.fn-scale-in.group.id";
+    static final String METRICS_GROUP_PROPERTY = "mp.messaging.incoming.fn-metrics-in.group.id";
     static final int PREFERRED_PORT = 9092;
 
     private SkiffMain() {}
@@ -39,6 +40,11 @@ public final class SkiffMain {
         // Every invoker reads every decision on fn.scale: a consumer group of its own.
         if (blank(System.getProperty(SCALE_GROUP_PROPERTY))) {
             System.setProperty(SCALE_GROUP_PROPERTY, invokerGroupId());
+        }
+        // Only processes that run the autoscaler may join its consumer group on fn.metrics: any
+        // other member would take partitions, and the samples on them, away from the autoscaler.
+        if (!runsAutoscaler() && blank(System.getProperty(METRICS_GROUP_PROPERTY))) {
+            System.setProperty(METRICS_GROUP_PROPERTY, invokerGroupId() + "-metrics-unused");
         }
         Quarkus.run(args);
     }
@@ -59,6 +65,13 @@ public final class SkiffMain {
             System.exit(1);
             throw new IllegalStateException(e);
         }
+    }
+
+    /** skiff.role is all or gateway, and skiff.autoscaler.enabled is not false (system property or environment). */
+    static boolean runsAutoscaler() {
+        String role = firstSet(System.getProperty("skiff.role"), System.getenv("SKIFF_ROLE"), "all");
+        String enabled = firstSet(System.getProperty("skiff.autoscaler.enabled"), System.getenv("SKIFF_AUTOSCALER_ENABLED"), "true");
+        return !role.trim().equalsIgnoreCase("invoker") && !enabled.trim().equalsIgnoreCase("false");
     }
 
     static String invokerGroupId() {

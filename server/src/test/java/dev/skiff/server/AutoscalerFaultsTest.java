@@ -189,7 +189,7 @@ class AutoscalerFaultsTest {
     }
 
     static long desired(String function) {
-        String m = given().when().get("/q/metrics").then().statusCode(200).extract().asString();
+        String m = Metrics.page();
         Matcher matcher = Pattern.compile("(?m)^skiff_desired_replicas\\{function=\"" + function + "\"} ([0-9.E]+)$").matcher(m);
         return matcher.find() ? (long) Double.parseDouble(matcher.group(1)) : -1;
     }

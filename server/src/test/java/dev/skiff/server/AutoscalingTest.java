@@ -160,7 +160,7 @@ class AutoscalingTest {
 
         private void read() {
             try {
-                String m = given().when().get("/q/metrics").then().statusCode(200).extract().asString();
+                String m = Metrics.page();
                 long r = gauge(m, "skiff_replicas");
                 long d = gauge(m, "skiff_desired_replicas");
                 reads.incrementAndGet();

@@ -30,13 +30,47 @@ class CliEndToEndTest {
     }
 
     static Run fn(String stdin, String... args) {
+        // As a user's shell would have it: the CLI finds the token fn up wrote under $HOME.
+        return fnIn(Map.of("HOME", FreshDataDir.home().toString()), stdin, args);
+    }
+
+    static Run fnIn(Map<String, String> env, String stdin, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        String gateway = RestAssured.baseURI + ":" + RestAssured.port;
+        Map<String, String> all = new java.util.HashMap<>(env);
+        all.put("SKIFF_GATEWAY", RestAssured.baseURI + ":" + RestAssured.port);
         int code = Fn.run(args, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
-                Map.of("SKIFF_GATEWAY", gateway));
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), all);
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void tokensThroughTheCli() throws Exception {
+        Run created = fn("", "token", "create", "--scope", "invoke", "--name", "cli-e2e");
+        assertEquals(0, created.code(), created.err());
+        String invoke = created.out().strip();
+        assertTrue(invoke.startsWith("skiff_"), created.out());
+        assertTrue(fn("", "token", "list").out().contains("cli-e2e"));
+
+        WalkingSkeletonTest.deploy("cli-locked", Functions.pack("cli-locked", "auth: token\n", WalkingSkeletonTest.HELLO), 201);
+        Map<String, String> withInvoke = Map.of("SKIFF_TOKEN", invoke);
+        Run call = fnIn(withInvoke, "", "invoke", "cli-locked", "--data", "token");
+        assertEquals(0, call.code(), call.err());
+        assertEquals("Hello, token", call.out());
+        Run forbidden = fnIn(withInvoke, "", "list");
+        assertEquals(1, forbidden.code());
+        assertTrue(forbidden.err().contains("admin token") && forbidden.err().contains("(token from SKIFF_TOKEN)"), forbidden.err());
+
+        Path nowhere = Files.createTempDirectory("fn-no-home");
+        Run anonymous = fnIn(Map.of("HOME", nowhere.toString()), "", "invoke", "cli-locked");
+        assertEquals(1, anonymous.code());
+        assertTrue(anonymous.err().startsWith("fn: 401 from cli-locked: "), anonymous.err());
+        assertTrue(anonymous.err().contains("no token: looked at --token, SKIFF_TOKEN and " + nowhere), anonymous.err());
+
+        String id = fn("", "token", "list").out().lines().filter(l -> l.contains("cli-e2e")).map(l -> l.split("\\s+")[0])
+                .findFirst().orElseThrow();
+        assertEquals(0, fn("", "token", "revoke", id).code());
+        assertEquals(1, fnIn(withInvoke, "", "invoke", "cli-locked").code());
     }
 
     @Test

@@ -102,7 +102,7 @@ class FunctionLogsTest {
         given().contentType("application/gzip").body(pkg).when().put("/v1/functions/follower").then().statusCode(201);
         var client = java.net.http.HttpClient.newHttpClient();
         var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(
-                io.restassured.RestAssured.baseURI + ":" + io.restassured.RestAssured.port + "/v1/functions/follower/logs?tail=0&follow=true")).build();
+                io.restassured.RestAssured.baseURI + ":" + io.restassured.RestAssured.port + "/v1/functions/follower/logs?tail=0&follow=true")).header("Authorization", "Bearer " + FreshDataDir.adminToken()).build();
         var resp = client.send(req, java.net.http.HttpResponse.BodyHandlers.ofLines());
         assertTrue(resp.statusCode() == 200);
         var lines = resp.body().iterator();

@@ -181,7 +181,7 @@ class InvokerBehaviourTest {
         pool.shutdown();
         // Counted as cold starts, not as live replicas: the autoscaler (asking for 1) may already
         // have stopped the idle second one.
-        String metrics = given().when().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = Metrics.page();
         var coldStarts = java.util.regex.Pattern.compile("(?m)^skiff_cold_start_duration_seconds_count\\{function=\"shared\"} ([0-9.E]+)$")
                 .matcher(metrics);
         org.junit.jupiter.api.Assertions.assertTrue(coldStarts.find(), "no cold-start count for shared in /q/metrics");

@@ -44,7 +44,8 @@ class ManagementApiTest {
     void theOpenApiDocumentDescribesTheFunctionsEndpoints() {
         JsonPath doc = given().queryParam("format", "json").when().get("/q/openapi").then().statusCode(200).extract().jsonPath();
         Map<String, Object> paths = doc.getMap("paths");
-        for (String path : List.of("/v1/functions", "/v1/functions/{name}", "/v1/functions/{name}/versions", "/v1/functions/{name}/rollback")) {
+        for (String path : List.of("/v1/functions", "/v1/functions/{name}", "/v1/functions/{name}/versions", "/v1/functions/{name}/rollback",
+                "/v1/functions/{name}/logs", "/fn/{name}")) {
             assertTrue(paths.containsKey(path), path + " in " + paths.keySet());
         }
         assertEquals("Make a stored version current again", doc.getString("paths.'/v1/functions/{name}/rollback'.post.summary"));

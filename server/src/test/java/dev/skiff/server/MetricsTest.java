@@ -1,10 +1,18 @@
 package dev.skiff.server;
 
 import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -30,7 +38,7 @@ class MetricsTest {
         given().when().get("/fn/metered").then().statusCode(200);
         given().when().get("/fn/metered").then().statusCode(200);
         given().body("fail").when().post("/fn/metered").then().statusCode(500);
-        String m = given().when().get("/q/metrics").then().statusCode(200).extract().asString();
+        String m = Metrics.page();
         assertTrue(m.contains("skiff_calls_total{function=\"metered\",status=\"200\"} 2.0"), m);
         assertTrue(m.contains("skiff_calls_total{function=\"metered\",status=\"500\"} 1.0"), m);
         assertTrue(m.contains("skiff_cold_start_duration_seconds_count{function=\"metered\"} 1"), m);
@@ -39,5 +47,43 @@ class MetricsTest {
         assertTrue(m.contains("skiff_in_flight_calls{function=\"metered\"} 0.0"), m);
         assertTrue(m.contains("skiff_queue_depth{function=\"metered\"} 0.0"), m);
         assertTrue(m.matches("(?s).*skiff_memory_bytes\\{function=\"metered\"} [1-9][0-9.E]*\\n.*"), "memory in use is reported");
+    }
+
+    /** What Prometheus' own linter says of the whole page, with a function deployed and called. */
+    @Test
+    void theMetricsPagePassesPromtoolCheckMetrics() throws Exception {
+        Path promtool = promtool();
+        given().contentType("application/gzip").body(Functions.pack("linted", "", "def handle(event, context):\n    return 'ok'\n"))
+                .when().put("/v1/functions/linted").then().statusCode(201);
+        given().when().get("/fn/linted").then().statusCode(200);
+        // What curl sends: the page must come in the classic text format promtool reads.
+        String page = given().header("Accept", "*/*").when().get("/q/metrics").then().statusCode(200)
+                .header("Content-Type", org.hamcrest.Matchers.startsWith("text/plain")).extract().asString();
+        assertTrue(page.contains("skiff_calls_total{function=\"linted\""), "the page holds Skiff's metrics");
+        Process p = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true).start();
+        try (var in = p.getOutputStream()) {
+            in.write(page.getBytes(StandardCharsets.UTF_8));
+        }
+        String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "promtool finished");
+        // promtool exits 1 on lint problems (e.g. a counter without _total) and 3 on a page it cannot parse.
+        java.util.regex.Matcher line = java.util.regex.Pattern.compile("line (\\d+)").matcher(said);
+        String where = line.find() ? "\nthat line: " + page.lines().skip(Long.parseLong(line.group(1)) - 1).findFirst().orElse("") : "";
+        assertEquals(0, p.exitValue(), "promtool check metrics:\n" + said + where);
+    }
+
+    /** promtool on PATH, or the one scripts/setup puts in .tools/bin; under CI=true it must be there. */
+    private static Path promtool() {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            Path p = Path.of(dir, "promtool");
+            if (Files.isExecutable(p)) return p;
+        }
+        for (Path p : List.of(Path.of("../.tools/bin/promtool"), Path.of(".tools/bin/promtool"))) {
+            if (Files.isExecutable(p)) return p.toAbsolutePath();
+        }
+        String missing = "promtool is not installed (scripts/setup fetches it into .tools/bin)";
+        if ("true".equalsIgnoreCase(System.getenv("CI"))) fail("CI=true: " + missing);
+        assumeTrue(false, missing);
+        return null;
     }
 }

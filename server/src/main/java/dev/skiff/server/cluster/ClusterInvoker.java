@@ -83,7 +83,7 @@ public class ClusterInvoker implements Invoker {
             throw noInvoker(d.name());
         }
         InvocationException last = null;
-        for (Announcement a : candidates(d.name(), others)) {
+        for (Announcement a : candidates(d, others)) {
             if (a.url().equals(LOCAL_URL)) return local.invokeStreaming(d, call);
             AtomicInteger inFlight = sent.computeIfAbsent(d.name(), k -> new ConcurrentHashMap<>())
                     .computeIfAbsent(a.invoker(), k -> new AtomicInteger());
@@ -111,7 +111,8 @@ public class ClusterInvoker implements Invoker {
     }
 
     /** The live invokers in the order Placement gives, this process's own among them. */
-    private List<Announcement> candidates(String function, List<Announcement> others) {
+    private List<Announcement> candidates(FunctionDeployment d, List<Announcement> others) {
+        String function = d.name();
         List<Announcement> all = new ArrayList<>(others);
         if (hasLocal()) {
             List<Announcement.Load> loads = new ArrayList<>();
@@ -125,7 +126,7 @@ public class ClusterInvoker implements Invoker {
         Map<String, Integer> mine = new HashMap<>();
         Map<String, AtomicInteger> counts = sent.get(function);
         if (counts != null) counts.forEach((id, n) -> mine.put(id, n.get()));
-        return Placement.order(function, all, mine);
+        return Placement.order(function, d.config().maxScale(), all, mine);
     }
 
     private static boolean safeToRepeat(InvocationRequest call) {
@@ -181,7 +182,7 @@ public class ClusterInvoker implements Invoker {
             throw noInvoker(d.name());
         }
         InvocationException last = null;
-        for (Announcement a : candidates(d.name(), others)) {
+        for (Announcement a : candidates(d, others)) {
             if (a.url().equals(LOCAL_URL)) {
                 local.warmUp(d);
                 return;

@@ -12,27 +12,31 @@ import java.util.Map;
  *
  * <ol>
  *   <li>Invokers with a free warm slot for the function, the most free slots first (least loaded).</li>
- *   <li>Then invokers that already hold replicas of it (busy ones): a cold start there gathers the
- *       function's replicas where its code pages and runtime are already warm, and its calls will
- *       find them again.</li>
+ *   <li>Then invokers that already hold replicas of it (busy ones) with room for another (fewer
+ *       than maxScale): a cold start there gathers the function's replicas where its code pages
+ *       and runtime are already warm, and its calls will find them again.</li>
  *   <li>Then the rest, the emptiest first, so new functions spread over the cluster.</li>
+ *   <li>Last, holders already at maxScale: a call there could only wait in their queue.</li>
  * </ol>
  */
 public final class Placement {
     private Placement() {}
 
     /**
+     * @param maxScale         the function's most replicas on one invoker
      * @param invokers         the live invokers' latest announcements
      * @param sentSinceAnnounce per invoker id, calls of this function this gateway has in flight
      *                          there that its last announcement may not count yet
      */
-    public static List<Announcement> order(String function, List<Announcement> invokers, Map<String, Integer> sentSinceAnnounce) {
+    public static List<Announcement> order(String function, int maxScale, List<Announcement> invokers, Map<String, Integer> sentSinceAnnounce) {
         List<Announcement> warm = new ArrayList<>();
         List<Announcement> holding = new ArrayList<>();
         List<Announcement> rest = new ArrayList<>();
+        List<Announcement> full = new ArrayList<>();
         for (Announcement a : invokers) {
             Announcement.Load l = a.load(function);
             if (l != null && free(a, l, sentSinceAnnounce) > 0) warm.add(a);
+            else if (l != null && l.replicas() + l.starting() >= maxScale) full.add(a);
             else if (l != null && l.replicas() + l.starting() > 0) holding.add(a);
             else rest.add(a);
         }
@@ -42,6 +46,7 @@ public final class Placement {
         List<Announcement> order = new ArrayList<>(warm);
         order.addAll(holding);
         order.addAll(rest);
+        order.addAll(full);
         return order;
     }
 

@@ -19,7 +19,7 @@ class PlacementTest {
     }
 
     private static List<String> order(String fn, Map<String, Integer> sent, Announcement... invokers) {
-        return Placement.order(fn, List.of(invokers), sent).stream().map(Announcement::invoker).toList();
+        return Placement.order(fn, 4, List.of(invokers), sent).stream().map(Announcement::invoker).toList();
     }
 
     @Test
@@ -36,6 +36,14 @@ class PlacementTest {
         var crowded = invoker("crowded", load("g", 5, 0, 1));
         var empty = invoker("empty");
         assertEquals(List.of("holder", "empty", "crowded"), order("f", Map.of(), crowded, empty, busyHolder));
+    }
+
+    @Test
+    void aHolderAtMaxScaleComesLastItsQueueIsTheOnlyThingLeftThere() {
+        var full = invoker("full", load("f", 4, 4, 1)); // 4 replicas = maxScale, all busy
+        var holder = invoker("holder", load("f", 1, 1, 1));
+        var empty = invoker("empty");
+        assertEquals(List.of("holder", "empty", "full"), order("f", Map.of(), full, empty, holder));
     }
 
     @Test
