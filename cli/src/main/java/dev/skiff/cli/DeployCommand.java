@@ -37,7 +37,8 @@ final class DeployCommand implements Command {
     public String details() {
         return """
                 Packs DIR (default: the current folder) and uploads it as the function named
-                in DIR/func.yaml. Skips .git, __pycache__, *.pyc and .DS_Store.""";
+                in DIR/func.yaml. Skips .git, __pycache__, *.pyc and .DS_Store. When func.yaml
+                names an OCI image (image: PATH on the Skiff host), only func.yaml is uploaded.""";
     }
 
     @Override
@@ -65,21 +66,35 @@ final class DeployCommand implements Command {
         if (!Files.isRegularFile(funcYaml)) {
             throw new CliException(shown + " has no func.yaml (create one with ./fn init)");
         }
-        String name = readName(funcYaml, dirArg.equals(".") ? "func.yaml" : funcYaml.toString());
+        String shownYaml = dirArg.equals(".") ? "func.yaml" : funcYaml.toString();
+        JsonNode yaml = readYaml(funcYaml, shownYaml);
+        String name = readName(yaml, shownYaml);
+        JsonNode image = yaml.get("image");
 
-        byte[] archive;
-        try {
-            archive = Packager.pack(dir);
-        } catch (IOException e) {
-            throw new CliException("cannot pack " + dirArg + ": " + e.getMessage());
+        // A function from an OCI image is its func.yaml alone: the image is on the Skiff host.
+        byte[] body;
+        String contentType;
+        String uploading;
+        if (image != null && !image.isNull()) {
+            body = Files.readAllBytes(funcYaml);
+            contentType = "application/yaml";
+            uploading = "func.yaml, image " + image.asText();
+        } else {
+            try {
+                body = Packager.pack(dir);
+            } catch (IOException e) {
+                throw new CliException("cannot pack " + dirArg + ": " + e.getMessage());
+            }
+            contentType = "application/gzip";
+            uploading = size(body.length);
         }
 
         Api api = ctx.api();
-        ctx.err.println("Uploading " + name + " (" + size(archive.length) + ") to " + api.gateway()
+        ctx.err.println("Uploading " + name + " (" + uploading + ") to " + api.gateway()
                 + " and waiting for it to start...");
         HttpRequest request = api.v1("/v1/functions/" + name, TIMEOUT)
-                .header("Content-Type", "application/gzip")
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(archive))
+                .header("Content-Type", contentType)
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(body))
                 .build();
         HttpResponse<byte[]> response = api.send(request);
         int status = response.statusCode();
@@ -105,7 +120,7 @@ final class DeployCommand implements Command {
         return 0;
     }
 
-    private static String readName(Path funcYaml, String shown) throws CliException {
+    private static JsonNode readYaml(Path funcYaml, String shown) throws CliException {
         JsonNode yaml;
         try {
             yaml = YAML.readTree(Files.readAllBytes(funcYaml));
@@ -113,7 +128,11 @@ final class DeployCommand implements Command {
             String detail = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
             throw new CliException("cannot read " + shown + ": " + detail);
         }
-        JsonNode name = yaml == null ? null : yaml.get("name");
+        return yaml != null && yaml.isObject() ? yaml : YAML.createObjectNode(); // then it "has no name"
+    }
+
+    private static String readName(JsonNode yaml, String shown) throws CliException {
+        JsonNode name = yaml.get("name");
         if (name == null || !name.isValueNode() || name.isNull() || name.asText().isBlank()) {
             throw new CliException(shown + " has no name (add a line like: name: hello)");
         }

@@ -15,7 +15,7 @@ import java.util.List;
  */
 final class Templates {
     /** Runtimes probed for {@link #known()}; a runtime is known when its template.list exists. */
-    static final List<String> CANDIDATES = List.of("python", "node", "java", "bash");
+    static final List<String> CANDIDATES = List.of("python", "node", "java", "bash", "image");
 
     private static final String ROOT = "skiff/templates/";
 

@@ -66,6 +66,26 @@ class GatewayCommandsTest {
     }
 
     @Test
+    void deployOfAFuncYamlNamingAnImageUploadsOnlyTheFuncYaml() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("imaged"));
+        String yaml = "name: imaged\nimage: /srv/images/hello.tar\n";
+        Files.writeString(dir.resolve("func.yaml"), yaml);
+        Files.writeString(dir.resolve("README"), "not uploaded: the code is the image");
+        gateway.on("PUT /v1/functions/imaged", request -> {
+            assertEquals("application/yaml", request.header("Content-Type"));
+            assertEquals(yaml, request.text());
+            return TestGateway.Response.json(201, "{\"name\": \"imaged\", \"version\": 1, \"url\": \"http://x/fn/imaged\", \"ready\": true}");
+        });
+
+        FnRunner.Result r = FnRunner.run(gateway.env(), "deploy", dir.toString());
+
+        assertEquals(0, r.code(), r.toString());
+        assertEquals("Deployed imaged (version 1): http://x/fn/imaged\n", r.out());
+        assertTrue(r.err().startsWith("Uploading imaged (func.yaml, image /srv/images/hello.tar) to "), r.err());
+        assertEquals(1, gateway.requests.size());
+    }
+
+    @Test
     void deploySendsTokenAndGatewayFlagWins() throws IOException {
         Path dir = functionDir("hello");
         gateway.on("PUT /v1/functions/hello", request -> TestGateway.Response.json(200,

@@ -37,6 +37,22 @@ class InitCommandTest {
     }
 
     @Test
+    void createsAFunctionFromAnImageAsAFuncYamlAlone() throws IOException {
+        Path dir = tmp.resolve("boxed");
+        FnRunner.Result r = FnRunner.run("init", "--runtime", "image", dir.toString());
+
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().startsWith("Created function boxed in " + dir + "/ (runtime image)"), r.out());
+        JsonNode yaml = new YAMLMapper().readTree(dir.resolve("func.yaml").toFile());
+        assertEquals("boxed", yaml.get("name").asText());
+        assertEquals("/srv/images/boxed.tar", yaml.get("image").asText());
+        assertTrue(yaml.get("runtime") == null, "an image brings its own runtime");
+        try (var files = Files.list(dir)) {
+            assertEquals(1, files.count(), "only func.yaml");
+        }
+    }
+
+    @Test
     void runtimeDefaultsToPythonAndNameIsLastPathElement() throws IOException {
         Path dir = tmp.resolve("some/nested/resize-image");
         FnRunner.Result r = FnRunner.run("init", dir.toString() + "/");

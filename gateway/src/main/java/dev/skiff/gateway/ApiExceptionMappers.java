@@ -30,11 +30,12 @@ public class ApiExceptionMappers {
         return json(status, error, message);
     }
 
-    /** Three endpoints take a body: rollback and token creation take JSON, deploy a package. */
+    /** Three endpoints take a body: rollback and token creation take JSON, deploy a package or an image's func.yaml. */
     private static String expectedContentType(String path) {
         if (path.endsWith("/rollback")) return "send {\"version\": N} with Content-Type: application/json";
         if (path.startsWith("/v1/tokens")) return "send {\"name\": \"…\", \"scope\": \"invoke\" or \"admin\"} with Content-Type: application/json";
-        return "send the function package as a gzip'ed tar with Content-Type: application/gzip";
+        return "send the function package as a gzip'ed tar with Content-Type: application/gzip,"
+                + " or a func.yaml that names an image with Content-Type: application/yaml";
     }
 
     static Response json(int status, String error, String message) {

@@ -3,6 +3,7 @@ package dev.skiff.gateway;
 import dev.skiff.invoker.FunctionConfig;
 import dev.skiff.invoker.FunctionConfigParser;
 import dev.skiff.invoker.FunctionDeployment;
+import dev.skiff.invoker.FunctionImages;
 import dev.skiff.invoker.InvalidFunctionException;
 import dev.skiff.invoker.Runtimes;
 import dev.skiff.invoker.SkiffConfig;
@@ -32,6 +33,7 @@ import org.jboss.logging.Logger;
  * <pre>
  *   functions/&lt;name&gt;/versions/&lt;n&gt;/func.yaml, code/…   one directory per version, never changed
  *   functions/&lt;name&gt;/versions/&lt;n&gt;/package.tar.gz     the upload, for other nodes (function catalog)
+ *   functions/&lt;name&gt;/versions/&lt;n&gt;/image.id           a function from an image: the image id it was deployed with
  *   functions/&lt;name&gt;/current                           the live version number
  *   tmp/                                              uploads being unpacked and checked
  * </pre>
@@ -41,6 +43,10 @@ import org.jboss.logging.Logger;
  * new version, never half of one. A rollback only rewrites "current", so it survives a restart
  * the same way. Every version is kept until the function is deleted (packages are small, and a
  * rollback target must not vanish under the operator).
+ *
+ * <p>A function from an OCI image is deployed as its func.yaml alone; it is stored like a package
+ * that holds only func.yaml (one is made for it, so the function catalog hands other nodes the
+ * same kind of archive), and its image is unpacked and checked before anything is stored.
  */
 @ApplicationScoped
 public class FunctionStore {
@@ -56,6 +62,9 @@ public class FunctionStore {
 
     @Inject
     SkiffConfig config;
+
+    @Inject
+    FunctionImages images;
 
     private final Map<String, Stored> current = new ConcurrentHashMap<>();
 
@@ -103,6 +112,39 @@ public class FunctionStore {
     }
 
     /**
+     * Deploys a func.yaml alone, which must name an image: it is stored as a package holding only
+     * func.yaml. A func.yaml without an image needs its code, so it is refused.
+     */
+    public synchronized Stored deployYaml(String name, byte[] yaml) throws IOException {
+        FunctionConfig fc = parse(new String(yaml, StandardCharsets.UTF_8));
+        if (!fc.fromImage()) {
+            throw new ApiException(400, "package_needed", "this func.yaml names no image, so the function needs its code: deploy a package"
+                    + " (the folder as a gzip'ed tar, Content-Type: application/gzip; ./fn deploy DIR does this), or add image: PATH");
+        }
+        String id = prepare(fc).image().id();
+        return deploy(name, new java.io.ByteArrayInputStream(imagePackage(yaml, id)));
+    }
+
+    /**
+     * A gzip'ed tar of func.yaml and the image id it is pinned to: what an image function is
+     * stored (and published to other nodes) as.
+     */
+    static byte[] imagePackage(byte[] yaml, String imageId) throws IOException {
+        var bytes = new java.io.ByteArrayOutputStream();
+        try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(new java.util.zip.GZIPOutputStream(bytes))) {
+            for (var file : Map.of("func.yaml", yaml, FunctionImages.ID_FILE, (imageId + "\n").getBytes(StandardCharsets.UTF_8)).entrySet()) {
+                var entry = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(file.getKey());
+                entry.setSize(file.getValue().length);
+                entry.setMode(0644);
+                tar.putArchiveEntry(entry);
+                tar.write(file.getValue());
+                tar.closeArchiveEntry();
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    /**
      * Stores a package as version {@code version} of {@code name} without making it current
      * (a copy of a version another gateway deployed, from the function catalog). A version that
      * is already here is left as it is.
@@ -137,8 +179,11 @@ public class FunctionStore {
             if (!fc.name().equals(name)) {
                 throw new ApiException(400, "name_mismatch", "func.yaml names the function '" + fc.name() + "' but it is being deployed as '" + name + "'");
             }
-            if (!Runtimes.isKnown(fc.runtime())) {
-                throw new ApiException(400, "unknown_runtime", "runtime '" + fc.runtime() + "' is not known; known runtimes: " + String.join(", ", Runtimes.known()));
+            if (fc.fromImage()) {
+                prepareImage(fc, code, staging);
+            } else if (!Runtimes.isKnown(fc.runtime())) {
+                throw new ApiException(400, "unknown_runtime", "runtime '" + fc.runtime() + "' is not known; known runtimes: "
+                        + String.join(", ", Runtimes.known()) + " (or image: PATH for a function from an OCI image)");
             }
             Files.copy(yaml, staging.resolve("func.yaml"));
             Path versions = functionsDir().resolve(name).resolve("versions");
@@ -149,6 +194,39 @@ public class FunctionStore {
             return new FunctionDeployment(fc, version, finalDir.resolve("code"));
         } finally {
             if (Files.exists(staging)) deleteTree(staging);
+        }
+    }
+
+    /**
+     * An image function's package holds func.yaml and nothing else (its code is the image). The
+     * image is unpacked and checked now, so a bad one is a 400 with nothing stored, and the
+     * version is pinned to the image's id.
+     */
+    private void prepareImage(FunctionConfig fc, Path code, Path staging) throws IOException {
+        try (Stream<Path> files = Files.list(code)) {
+            List<String> others = files.map(p -> p.getFileName().toString())
+                    .filter(n -> !n.equals("func.yaml") && !n.equals(FunctionImages.ID_FILE)).sorted().toList();
+            if (!others.isEmpty()) {
+                throw new ApiException(400, "image_with_code", "func.yaml names an image, so the function's code is the image: deploy"
+                        + " the func.yaml alone (Content-Type: application/yaml; ./fn deploy does this), not with " + String.join(", ", others));
+            }
+        }
+        String id = prepare(fc).image().id();
+        String pinned = Files.isRegularFile(code.resolve(FunctionImages.ID_FILE), java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                ? FunctionImages.readPin(code) : null;
+        if (pinned != null && !pinned.equals(id)) {
+            // a catalog copy on a node whose image at that path is not the one deployed on the gateway
+            throw new ApiException(400, "image_mismatch", "image " + fc.image() + " on this host is " + id + ", but the function was"
+                    + " deployed with " + pinned + ": put the same image at that path");
+        }
+        Files.writeString(staging.resolve(FunctionImages.ID_FILE), id + "\n");
+    }
+
+    private FunctionImages.Launch prepare(FunctionConfig fc) {
+        try {
+            return images.prepare(fc);
+        } catch (InvalidFunctionException e) {
+            throw new ApiException(400, e.error(), e.getMessage());
         }
     }
 

@@ -10,6 +10,7 @@ import java.time.Instant;
  * @param replicas        warm replicas on this node
  * @param desiredReplicas the autoscaler's latest decision applied here, null before the first one
  * @param deployedAt      when this version became current (deployed or rolled back to)
+ * @param image           for a function from an OCI image, the image as func.yaml names it; else null
  */
 public record FunctionView(
         String name,
@@ -21,13 +22,14 @@ public record FunctionView(
         int replicas,
         int startingReplicas,
         Integer desiredReplicas,
-        Limits limits) {
+        Limits limits,
+        String image) {
 
     static FunctionView of(FunctionStore.Stored stored, String url, ReplicaStatus replicas) {
         var d = stored.deployment();
         return new FunctionView(d.name(), d.version(), d.config().runtime(), url, stored.deployedAt(),
                 FunctionStatus.of(replicas).label(), replicas.warm(), replicas.starting(), replicas.desired(),
-                Limits.of(d.config()));
+                Limits.of(d.config()), d.config().fromImage() ? d.config().image().toString() : null);
     }
 
     public record Limits(long memoryBytes, int pids, int cpuMillis, int concurrency, int minScale, int maxScale,

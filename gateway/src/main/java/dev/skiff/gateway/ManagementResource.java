@@ -8,6 +8,7 @@ import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
@@ -59,25 +60,47 @@ public class ManagementResource {
 
     /**
      * Deploys a package (gzip'ed tar of the function folder, func.yaml at its top) as the next
-     * version. With warm=true (the default) it answers once a replica of the new version is
-     * ready, so a function that cannot start is reported now rather than on its first call.
+     * version; or, with a YAML content type, a func.yaml alone that names an OCI image (a path on
+     * this host), unpacked and checked first (a func.yaml without an image needs a package). With
+     * warm=true (the default) it answers once a replica of the new version is ready, so a function
+     * that cannot start is reported now rather than on its first call.
      */
     @PUT
     @Path("/{name}")
-    @Consumes({"application/gzip", "application/x-gzip", "application/x-tar+gzip"})
+    @Consumes({"application/gzip", "application/x-gzip", "application/x-tar+gzip",
+            "application/yaml", "text/yaml", "application/x-yaml", "text/x-yaml"})
     @Operation(summary = "Deploy the next version of a function",
-            description = "The body is a gzip'ed tar of the function folder with func.yaml at its top. The new version takes new "
-                    + "calls at once; running calls finish on the old one. With warm=true (default) the answer waits for its first replica.")
+            description = "The body is a gzip'ed tar of the function folder with func.yaml at its top (application/gzip), or a func.yaml "
+                    + "alone that names an OCI image on the Skiff host with image: PATH (application/yaml; the image is unpacked and "
+                    + "checked at deploy and is the replica's read-only root). The new version takes new calls at once; running calls "
+                    + "finish on the old one. With warm=true (default) the answer waits for its first replica.")
     @APIResponse(responseCode = "201", description = "first version deployed")
     @APIResponse(responseCode = "200", description = "a new version of an existing function deployed")
-    @APIResponse(responseCode = "400", description = "bad package, func.yaml or name; nothing was stored")
-    @APIResponse(responseCode = "415", description = "the body is not application/gzip")
+    @APIResponse(responseCode = "400", description = "bad package, func.yaml, name or image; a func.yaml body without an image; nothing was stored")
+    @APIResponse(responseCode = "415", description = "the body is not application/gzip or application/yaml")
     public Response deploy(@PathParam("name") String name, @QueryParam("warm") @DefaultValue("true") boolean warm,
-            @RequestBody(content = @Content(mediaType = "application/gzip", schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING, format = "binary")))
+            @HeaderParam("Content-Type") String contentType,
+            @RequestBody(content = {
+                @Content(mediaType = "application/gzip", schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING, format = "binary")),
+                @Content(mediaType = "application/yaml", schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING))})
             InputStream body) throws IOException {
+        if (contentType == null || !contentType.toLowerCase(java.util.Locale.ROOT).contains("yaml")) {
+            return deployed(name, warm, () -> store.deploy(name, body));
+        }
+        byte[] yaml = body.readNBytes(MAX_YAML_BYTES + 1);
+        if (yaml.length > MAX_YAML_BYTES) {
+            throw new ApiException(413, "payload_too_large", "a func.yaml body may be at most " + (MAX_YAML_BYTES >> 10) + " KiB");
+        }
+        return deployed(name, warm, () -> store.deployYaml(name, yaml));
+    }
+
+    private static final int MAX_YAML_BYTES = 64 << 10;
+
+    /** Deploy's common part: store and switch, then (with warm) wait for the first replica. */
+    private Response deployed(String name, boolean warm, StoreChange deploy) throws IOException {
         refuseOnInvokerOnlyNode();
         boolean existed = store.get(name).isPresent();
-        FunctionStore.Stored stored = activate(() -> store.deploy(name, body));
+        FunctionStore.Stored stored = activate(deploy);
         Switched switched = warmUp(stored.deployment(), warm);
         LOG.infof("deployed %s version %d (%s)", name, stored.deployment().version(), switched.ready() ? "ready" : "not ready");
         return Response.status(existed ? 200 : 201)

@@ -2,6 +2,7 @@ package dev.skiff.invoker;
 
 import dev.skiff.autoscaler.ScalingConfig;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -25,10 +26,29 @@ public record FunctionConfig(
         int maxQueue,
         int minScale,
         ScalingConfig scaling,
-        boolean tokenRequired) {
+        boolean tokenRequired,
+        ImageReference image,
+        List<String> command) {
+
+    /** The runtime name of a function that runs an OCI image instead of a language runtime. */
+    public static final String IMAGE_RUNTIME = "image";
 
     public FunctionConfig {
         env = Map.copyOf(env);
+        command = List.copyOf(command);
+    }
+
+    /** A function of a language runtime (no image, no command). */
+    public FunctionConfig(String name, String runtime, String handler, long memoryBytes, int pids, int cpuMillis, int concurrency,
+            int maxScale, Duration timeout, Duration idleTimeout, Map<String, String> env, boolean outboundNetwork, int maxQueue,
+            int minScale, ScalingConfig scaling, boolean tokenRequired) {
+        this(name, runtime, handler, memoryBytes, pids, cpuMillis, concurrency, maxScale, timeout, idleTimeout, env, outboundNetwork,
+                maxQueue, minScale, scaling, tokenRequired, null, List.of());
+    }
+
+    /** Whether this function runs an OCI image (its rootfs and command) rather than a language runtime's FDK. */
+    public boolean fromImage() {
+        return image != null;
     }
 
     /**

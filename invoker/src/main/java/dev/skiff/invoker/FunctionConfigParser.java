@@ -18,8 +18,10 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * name: hello            # required; a lowercase DNS label
- * runtime: python        # required
+ * runtime: python        # required, unless image is given (then absent or "image")
  * handler: handler.handle
+ * image: /srv/images/hello.tar   # instead of runtime: the function is an OCI image (see ImageReference)
+ * command: [/bin/server] # image functions only: replaces the image's Entrypoint + Cmd
  * memory: 128Mi          # Ki/Mi/Gi (or k/m/g) suffixes; at least 16Mi
  * pids: 64
  * cpu: 0.5              # CPUs (or 500m); a hard quota, also sets the weight; default: no quota
@@ -38,7 +40,8 @@ import java.util.regex.Pattern;
 public final class FunctionConfigParser {
     public static final Pattern NAME = Pattern.compile("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
     private static final List<String> KEYS = List.of("name", "runtime", "handler", "memory", "pids", "cpu", "concurrency",
-            "minScale", "maxScale", "maxQueue", "timeout", "idleTimeout", "env", "network", "scale", "auth");
+            "minScale", "maxScale", "maxQueue", "timeout", "idleTimeout", "env", "network", "scale", "auth",
+            "image", "command");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kKmMgG]i?|[bB])?");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -72,7 +75,23 @@ public final class FunctionConfigParser {
         String problem = nameProblem(name);
         if (problem != null) throw new InvalidFunctionException("invalid_name", problem);
         String runtime = string(map, "runtime", null);
-        if (runtime == null) throw new InvalidFunctionException("invalid_func_yaml", "func.yaml has no 'runtime' (e.g. runtime: python)");
+        ImageReference image = map.get("image") == null ? null : ImageReference.parse(string(map, "image", null));
+        List<String> command = command(map.get("command"), image != null);
+        if (image != null) {
+            if (runtime != null && !runtime.equals(FunctionConfig.IMAGE_RUNTIME)) {
+                throw new InvalidFunctionException("invalid_func_yaml", "func.yaml has both 'runtime: " + runtime + "' and 'image':"
+                        + " an image brings its own runtime; leave runtime out (or write runtime: image)");
+            }
+            if (map.containsKey("handler")) {
+                throw new InvalidFunctionException("invalid_func_yaml", "'handler' is for language runtimes; a function from an image"
+                        + " runs its Entrypoint/Cmd, or 'command' when given");
+            }
+            runtime = FunctionConfig.IMAGE_RUNTIME;
+        } else if (FunctionConfig.IMAGE_RUNTIME.equals(runtime)) {
+            throw new InvalidFunctionException("invalid_func_yaml", "'runtime: image' needs an 'image' key naming the image"
+                    + " (an absolute path on the Skiff host to an OCI image layout directory or tar)");
+        }
+        if (runtime == null) throw new InvalidFunctionException("invalid_func_yaml", "func.yaml has no 'runtime' (e.g. runtime: python) and no 'image'");
         String handler = string(map, "handler", "handler.handle");
         if (!handler.matches("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+")) {
             throw new InvalidFunctionException("invalid_func_yaml", "handler '" + handler + "' must look like module.function");
@@ -123,7 +142,22 @@ public final class FunctionConfigParser {
                     + " (calls need an API token, from fn token create --scope invoke), got '" + auth + "'");
         }
         return new FunctionConfig(name, runtime, handler, memory, pids, cpuMillis, concurrency, maxScale, timeout, idle, env,
-                network.equals("outbound"), maxQueue, minScale, scaling, auth.equals("token"));
+                network.equals("outbound"), maxQueue, minScale, scaling, auth.equals("token"), image, command);
+    }
+
+    /** command: a non-empty list of strings, only beside image (a language runtime has its own launcher). */
+    private static List<String> command(Object v, boolean image) throws InvalidFunctionException {
+        if (v == null) return List.of();
+        if (!image) {
+            throw new InvalidFunctionException("invalid_func_yaml", "'command' is only for functions from an image (image: PATH);"
+                    + " a language runtime's function is started by its FDK");
+        }
+        if (!(v instanceof List<?> list) || list.isEmpty() || list.stream().anyMatch(a -> a == null || a instanceof Map || a instanceof List)) {
+            throw new InvalidFunctionException("invalid_func_yaml", "command must be a non-empty list of strings, e.g. command: [/bin/server, --verbose]");
+        }
+        List<String> argv = list.stream().map(String::valueOf).toList();
+        if (argv.get(0).isBlank()) throw new InvalidFunctionException("invalid_func_yaml", "command must start with the program to run");
+        return argv;
     }
 
     /** The scale: section, checked now so that a bad knob is a 400 at deploy, not a surprise in the autoscaler. */

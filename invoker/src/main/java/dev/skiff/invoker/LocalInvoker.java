@@ -44,6 +44,9 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     @Inject
     MeterRegistry registry;
 
+    @Inject
+    FunctionImages images;
+
     /** This invoker in samples: host name and pid, so that a restarted invoker is a new one. */
     private final String nodeName = hostName() + "-" + ProcessHandle.current().pid();
     private final Map<String, Long> callsAtLastSample = new ConcurrentHashMap<>();
@@ -61,7 +64,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     void start(@Observes StartupEvent ignored) throws SandboxException, IOException {
         if (!config.role().invoker()) return; // a gateway-only process runs no sandboxes
         SandboxRuntime runtime = SandboxRuntime.open(config.stateDir().resolve("sandboxes"), config.cgroupName());
-        launcher = new ReplicaLauncher(runtime, new Runtimes(config.dataDir()), config, logs);
+        launcher = new ReplicaLauncher(runtime, new Runtimes(config.dataDir()), images, config, logs);
         var scheduler = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("invoker-timers").daemon().factory());
         // Each call cancels its watchdog; without this the cancelled timer would stay queued for
         // the whole timeout and wake the timer thread once per call, for nothing.

@@ -35,13 +35,15 @@ final class ReplicaLauncher {
 
     private final SandboxRuntime runtime;
     private final Runtimes runtimes;
+    private final FunctionImages images;
     private final SkiffConfig config;
     private final FunctionLogs logs;
     private final Path socketsDir;
 
-    ReplicaLauncher(SandboxRuntime runtime, Runtimes runtimes, SkiffConfig config, FunctionLogs logs) throws IOException {
+    ReplicaLauncher(SandboxRuntime runtime, Runtimes runtimes, FunctionImages images, SkiffConfig config, FunctionLogs logs) throws IOException {
         this.runtime = runtime;
         this.runtimes = runtimes;
+        this.images = images;
         this.config = config;
         this.logs = logs;
         this.socketsDir = config.stateDir().resolve("sockets");
@@ -50,14 +52,23 @@ final class ReplicaLauncher {
 
     Replica start(FunctionDeployment d) throws InvocationException {
         String id = d.name() + "-" + HexFormat.of().formatHex(randomBytes());
-        Runtimes.Runtime rt = runtimes.get(d.config().runtime());
+        FunctionImages.Launch image = null;
+        if (d.config().fromImage()) {
+            try {
+                image = images.forDeployment(d);
+            } catch (InvalidFunctionException e) {
+                throw new InvocationException(503, e.error(), "could not start " + d.name() + ": " + e.getMessage());
+            }
+        }
         Path socketDir = socketsDir.resolve(id);
         Sandbox sandbox;
         try {
             Files.createDirectory(socketDir);
-            NativeSyscalls.INSTANCE.chown(socketDir, config.sandboxUid(), config.sandboxGid());
-            sandbox = runtime.start(spec(id, d, rt, socketDir));
-        } catch (IOException | SandboxException e) {
+            SandboxSpec.Builder spec = image != null ? imageSpec(id, d, image) : runtimeSpec(id, d, runtimes.get(d.config().runtime()));
+            SandboxSpec built = common(spec, d, socketDir).build();
+            NativeSyscalls.INSTANCE.chown(socketDir, built.uid(), built.gid());
+            sandbox = runtime.start(built);
+        } catch (IOException | SandboxException | IllegalArgumentException e) {
             deleteQuietly(socketDir);
             throw new InvocationException(503, "sandbox_failed", "could not start a sandbox for " + d.name() + ": " + e.getMessage());
         }
@@ -80,16 +91,15 @@ final class ReplicaLauncher {
         return b;
     }
 
-    private SandboxSpec spec(String id, FunctionDeployment d, Runtimes.Runtime rt, Path socketDir) throws IOException {
+    /** A language runtime: the host's /usr as the shared layer, the code at /code, the FDK at /skiff/fdk. */
+    private SandboxSpec.Builder runtimeSpec(String id, FunctionDeployment d, Runtimes.Runtime rt) throws IOException {
         List<RootfsEntry> rootfs = new ArrayList<>(HostLayer.of(HostLayer.SYSTEM_DIRS));
         rootfs.addAll(HostLayer.minimalEtc(config.sandboxUid(), config.sandboxGid(), "fn"));
-        rootfs.add(new RootfsEntry.Tmpfs("/tmp", Math.min(d.config().memoryBytes() / 2, 64L << 20), "1777"));
+        rootfs.add(new RootfsEntry.Tmpfs("/tmp", tmpBytes(d), "1777"));
         rootfs.add(RootfsEntry.readOnly(d.codeDir(), Runtimes.CODE_DIR));
         rootfs.add(RootfsEntry.readOnly(runtimes.fdkDir(rt), Runtimes.FDK_DIR));
-        rootfs.add(RootfsEntry.writable(socketDir, Runtimes.SOCKET_DIR));
         return SandboxSpec.builder(id)
                 .addAll(rootfs)
-                .hostname(d.name())
                 .user(config.sandboxUid(), config.sandboxGid())
                 .command(rt.command())
                 .env(d.config().env())
@@ -97,14 +107,43 @@ final class ReplicaLauncher {
                 .env("PATH", "/usr/local/bin:/usr/bin:/bin")
                 .env("HOME", "/tmp")
                 .env("LANG", "C.UTF-8")
-                .env("FN_LISTENER", Runtimes.SOCKET)
                 .env("FN_CODE_DIR", Runtimes.CODE_DIR)
                 .env("FN_HANDLER", d.config().handler())
+                .cwd(Runtimes.CODE_DIR);
+    }
+
+    /**
+     * An OCI image: its unpacked rootfs (shared, read-only) is the root, with tmpfs on /tmp and
+     * /run (ImageStore makes sure both exist); its Env under func.yaml's env; its WorkingDir; its
+     * User unless that is root; its Entrypoint + Cmd unless func.yaml gives a command.
+     */
+    private SandboxSpec.Builder imageSpec(String id, FunctionDeployment d, FunctionImages.Launch launch) {
+        SandboxSpec.Builder b = SandboxSpec.builder(id)
+                .add(launch.image().rootEntry())
+                .add(new RootfsEntry.Tmpfs("/tmp", tmpBytes(d), "1777"))
+                .add(new RootfsEntry.Tmpfs("/run", 1 << 20, "755"))
+                .user(launch.uid(), launch.gid())
+                .command(launch.command())
+                .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+                .env("HOME", "/tmp")
+                .env(launch.image().config().envMap())
+                .env(d.config().env());
+        String cwd = launch.image().config().workingDir();
+        return b.cwd(cwd == null ? "/" : cwd);
+    }
+
+    /** What every replica has: the socket directory, FN_LISTENER and FN_NAME, the hostname, limits and network. */
+    private static SandboxSpec.Builder common(SandboxSpec.Builder b, FunctionDeployment d, Path socketDir) {
+        return b.add(RootfsEntry.writable(socketDir, Runtimes.SOCKET_DIR))
+                .hostname(d.name())
+                .env("FN_LISTENER", Runtimes.SOCKET)
                 .env("FN_NAME", d.name())
-                .cwd(Runtimes.CODE_DIR)
                 .network(d.config().outboundNetwork() ? SandboxSpec.Network.OUTBOUND : SandboxSpec.Network.NONE)
-                .limits(new Limits(d.config().memoryBytes(), d.config().pids(), d.config().cpuMillis(), d.config().cpuWeight()))
-                .build();
+                .limits(new Limits(d.config().memoryBytes(), d.config().pids(), d.config().cpuMillis(), d.config().cpuWeight()));
+    }
+
+    private static long tmpBytes(FunctionDeployment d) {
+        return Math.min(d.config().memoryBytes() / 2, 64L << 20);
     }
 
     /** Ready means the function's FDK accepts on its socket, not merely that a process exists. */

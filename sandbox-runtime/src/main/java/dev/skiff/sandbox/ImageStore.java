@@ -28,12 +28,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * by a lock (in this JVM and, through a lock file, between processes); the second one finds the
  * finished directory and reuses it.
  *
- * <p>The result always has real /proc, /dev, /tmp and /etc directories (the sandbox mounts its
- * own /proc, /dev and usually /tmp there). The cache is root's alone (0700), and each finished
+ * <p>The result always has real /proc, /dev, /tmp, /etc and /run directories (the sandbox mounts
+ * its own /proc, /dev and usually /tmp there; a function replica a tmpfs on /run). The cache is root's alone (0700), and each finished
  * image directory is made read-only (0555).
  */
 public final class ImageStore {
-    private static final List<String> REQUIRED_DIRS = List.of("proc", "dev", "tmp", "etc");
+    /** /run too: a function replica mounts a tmpfs there and its socket directory at /run/fn. */
+    private static final List<String> REQUIRED_DIRS = List.of("proc", "dev", "tmp", "etc", "run");
 
     private final Path cacheDir;
     private final Path images;

@@ -1,6 +1,9 @@
 package dev.skiff.sandbox;
 
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -30,5 +33,27 @@ public record UnpackedImage(String id, Path rootfs, ImageConfig config) {
         List<String> command = config.command();
         if (!command.isEmpty() && command.get(0).startsWith("/")) b.command(command);
         return b;
+    }
+
+    /** Where a bare command name is looked up, in this order. */
+    public static final List<String> BIN_DIRS = List.of("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin");
+
+    /**
+     * argv[0] must be absolute inside a sandbox (nothing searches PATH for it): a bare name is
+     * looked up in {@link #BIN_DIRS} of the root the sandbox will have ({@code root} on the host).
+     *
+     * @throws IllegalArgumentException when the name is in none of them
+     */
+    public static List<String> resolve(List<String> command, Path root) {
+        String cmd = command.get(0);
+        if (cmd.startsWith("/")) return command;
+        for (String dir : BIN_DIRS) {
+            if (Files.exists(root.resolve(dir.substring(1)).resolve(cmd), LinkOption.NOFOLLOW_LINKS)) {
+                List<String> c = new ArrayList<>(command);
+                c.set(0, dir + "/" + cmd);
+                return c;
+            }
+        }
+        throw new IllegalArgumentException("command not found in the sandbox's " + String.join(", ", BIN_DIRS) + ": " + cmd);
     }
 }

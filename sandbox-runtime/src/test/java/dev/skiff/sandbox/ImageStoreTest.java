@@ -48,7 +48,7 @@ class ImageStoreTest {
         UnpackedImage u = store.unpack(w.path());
         assertEquals(w.manifestDigest(), u.id());
         assertEquals(tmp.resolve("cache/sha256").resolve(hex(w.manifestDigest())).resolve("rootfs"), u.rootfs());
-        assertEquals(List.of("dev", "etc", "proc", "tmp"), list(u.rootfs()));
+        assertEquals(List.of("dev", "etc", "proc", "run", "tmp"), list(u.rootfs()));
         assertEquals(List.of("hostname"), list(u.rootfs().resolve("etc")));
         assertEquals(List.of("X=1"), u.config().env());
         assertEquals(new RootfsEntry.ImageRoot(u.rootfs()), u.rootEntry());

@@ -105,22 +105,8 @@ public final class SandboxRun {
         }
     }
 
-    /**
-     * argv[0] must be absolute inside the sandbox; a bare name is looked up in the usual bin dirs
-     * of the root the sandbox will have ({@code root} on the host).
-     */
     static List<String> resolve(List<String> command, Path root) {
-        String cmd = command.get(0);
-        if (cmd.startsWith("/")) return command;
-        for (String dir : List.of("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin")) {
-            Path candidate = root.resolve(dir.substring(1)).resolve(cmd);
-            if (java.nio.file.Files.exists(candidate, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                List<String> c = new ArrayList<>(command);
-                c.set(0, dir + "/" + cmd);
-                return c;
-            }
-        }
-        throw new IllegalArgumentException("command not found in the sandbox's PATH: " + cmd);
+        return UnpackedImage.resolve(command, root);
     }
 
     static Options parse(String[] args) {
