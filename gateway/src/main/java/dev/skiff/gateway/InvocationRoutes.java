@@ -204,7 +204,7 @@ public class InvocationRoutes {
         }
         // HTTP/1.x: no Content-Length and no Transfer-Encoding means no body (RFC 9112 §6.3).
         // HTTP/2 frames the body itself, so there a missing Content-Length means "unknown".
-        boolean noBody = length == 0 || (length < 0 && http1 && req.getHeader("Transfer-Encoding") == null);
+        boolean noBody = length == 0 || req.isEnded() || (length < 0 && http1 && req.getHeader("Transfer-Encoding") == null);
         HttpServerResponse resp = ctx.response();
         String method = req.method().name();
         if (noBody) {

@@ -6,6 +6,7 @@ import dev.skiff.invoker.InvocationException;
 import dev.skiff.invoker.InvocationRequest;
 import dev.skiff.invoker.StreamedResponse;
 import dev.skiff.invoker.http.HttpMessage;
+import dev.skiff.invoker.http.UnixHttpConnection;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -21,7 +22,8 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * Calls on an invoker in another process, over its internal HTTP endpoint
+ * Calls on an invoker in another process, over its internal HTTP endpoint (with the same small
+ * keep-alive HTTP/1.1 client the invoker uses towards its sandboxes; warm-ups, rare, use the JDK's)
  * ({@code /internal/fn/NAME/PATH}, see the gateway's InvocationRoutes), which runs the call on
  * that invoker's sandboxes exactly as a local call would. The version travels in a header, so a
  * call always runs the version the gateway chose even while the invoker's copy of the function
@@ -31,8 +33,6 @@ public final class RemoteInvoker {
     private static final String VERSION_HEADER = InvocationRoutes.VERSION_HEADER;
     private static final String INVOKER_ERROR_HEADER = InvocationRoutes.INVOKER_ERROR_HEADER;
     private static final String NOT_HERE = InvocationRoutes.NOT_HERE;
-    /** Headers the JDK client sets itself and refuses from callers. */
-    private static final Set<String> CLIENT_OWNED = Set.of("connection", "content-length", "expect", "host", "upgrade");
 
     /** The call never reached the invoker (nothing was sent): safe to try another one. */
     public static final class NotReached extends Exception {
@@ -48,49 +48,111 @@ public final class RemoteInvoker {
             // handling on the client's selector thread, and under load calls stalled behind it.
             .build();
 
-    /** Runs a call on the invoker at {@code baseUrl}; returns once the response head is in. */
+    /** Idle keep-alive connections per invoker URL, most recently used first. */
+    private final java.util.Map<String, java.util.concurrent.ConcurrentLinkedDeque<Idle>> idle = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record Idle(UnixHttpConnection connection, long since) {}
+
+    /** Idle connections older than this are closed rather than reused (well under the invoker's idle timeout). */
+    private static final long IDLE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+
+    /**
+     * Runs a call on the invoker at {@code baseUrl}; returns once the response head is in. The
+     * connection (kept alive and reused, like the invoker's own to its sandboxes) goes back to
+     * the pool once the body has been read to its end.
+     */
     public StreamedResponse invokeStreaming(String baseUrl, FunctionDeployment d, InvocationRequest call, Duration timeout)
             throws NotReached, InvocationException {
-        String target = baseUrl + "/internal/fn/" + d.name() + call.path() + (call.query().isEmpty() ? "" : "?" + call.query());
-        HttpRequest.BodyPublisher body = call.bodyStream() == null
-                ? HttpRequest.BodyPublishers.ofByteArray(call.body())
-                : call.bodyLength() >= 0
-                        ? HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(call::bodyStream), call.bodyLength())
-                        : HttpRequest.BodyPublishers.ofInputStream(call::bodyStream);
-        // The path and query are the caller's raw (still percent-encoded) ones, passed on as they came.
-        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(target)).timeout(timeout).method(call.method(), body);
-        for (HttpMessage.Header h : call.headers()) {
-            String n = h.name().toLowerCase(Locale.ROOT);
-            if (CLIENT_OWNED.contains(n) || HttpMessage.isHopByHop(n) || n.equals("x-skiff-version")) continue;
-            req.header(h.name(), h.value());
-        }
-        req.setHeader(VERSION_HEADER, Long.toString(d.version()));
-        req.setHeader("X-Call-Id", call.callId());
-        HttpResponse<InputStream> resp;
+        InvocationRequest there = new InvocationRequest(call.callId(), call.method(), "/internal/fn/" + d.name() + call.path(), call.query(),
+                withoutVersion(call.headers()), call.body(), call.bodyStream(), call.bodyLength());
+        List<HttpMessage.Header> extra = List.of(new HttpMessage.Header(VERSION_HEADER, Long.toString(d.version())),
+                new HttpMessage.Header("X-Call-Id", call.callId()));
+        UnixHttpConnection c = take(baseUrl);
+        StreamedResponse r;
         try {
-            resp = client.send(req.build(), HttpResponse.BodyHandlers.ofInputStream());
-        } catch (ConnectException | HttpConnectTimeoutException e) {
-            throw new NotReached("cannot connect to the invoker at " + baseUrl + ": " + e, e);
-        } catch (java.net.http.HttpTimeoutException e) {
-            throw new InvocationException(504, "function_timeout", "the invoker at " + baseUrl + " did not answer within " + timeout.toMillis() + " ms");
+            r = c.exchangeStreaming(there, extra);
+        } catch (dev.skiff.invoker.RequestBodyException e) {
+            c.close();
+            throw new InvocationException(e.status(), "bad_request_body", e.getMessage());
         } catch (IOException e) {
+            c.close();
             throw new InvocationException(502, "invoker_lost", "the invoker at " + baseUrl + " went away during the call: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InvocationException(503, "interrupted", "interrupted");
         }
-        String invokerError = resp.headers().firstValue(INVOKER_ERROR_HEADER).orElse(null);
-        if (NOT_HERE.equals(invokerError)) {
-            close(resp.body());
+        if (NOT_HERE.equals(HttpMessage.first(r.headers(), INVOKER_ERROR_HEADER))) {
+            close(r.body());
+            giveBack(baseUrl, c);
             throw new NotReached("the invoker at " + baseUrl + " does not have version " + d.version() + " of " + d.name() + " yet", null);
         }
         List<HttpMessage.Header> headers = new ArrayList<>();
-        resp.headers().map().forEach((k, vs) -> {
-            if (k.equalsIgnoreCase(INVOKER_ERROR_HEADER) || k.startsWith(":")) return;
-            for (String v : vs) headers.add(new HttpMessage.Header(k, v));
-        });
-        long length = resp.headers().firstValueAsLong("Content-Length").orElse(-1);
-        return new StreamedResponse(resp.statusCode(), headers, length, resp.body());
+        for (HttpMessage.Header h : r.headers()) if (!h.name().equalsIgnoreCase(INVOKER_ERROR_HEADER)) headers.add(h);
+        return new StreamedResponse(r.status(), headers, r.contentLength(), returningAtEnd(r.body(), baseUrl, c));
+    }
+
+    private static List<HttpMessage.Header> withoutVersion(List<HttpMessage.Header> headers) {
+        List<HttpMessage.Header> out = new ArrayList<>(headers.size());
+        for (HttpMessage.Header h : headers) {
+            String n = h.name();
+            if (!n.equalsIgnoreCase(VERSION_HEADER) && !n.equalsIgnoreCase("X-Call-Id")) out.add(h);
+        }
+        return out;
+    }
+
+    private UnixHttpConnection take(String baseUrl) throws NotReached {
+        var pool = idle.computeIfAbsent(baseUrl, k -> new java.util.concurrent.ConcurrentLinkedDeque<>());
+        for (Idle i; (i = pool.pollFirst()) != null; ) {
+            if (System.nanoTime() - i.since() < IDLE_NANOS && i.connection().reusable()) return i.connection();
+            i.connection().close();
+        }
+        URI u = URI.create(baseUrl);
+        try {
+            return UnixHttpConnection.open(new java.net.InetSocketAddress(u.getHost(), u.getPort() < 0 ? 80 : u.getPort()), 1000);
+        } catch (IOException e) {
+            throw new NotReached("cannot connect to the invoker at " + baseUrl + ": " + e, e);
+        }
+    }
+
+    private void giveBack(String baseUrl, UnixHttpConnection c) {
+        if (c.reusable()) idle.computeIfAbsent(baseUrl, k -> new java.util.concurrent.ConcurrentLinkedDeque<>()).addFirst(new Idle(c, System.nanoTime()));
+        else c.close();
+    }
+
+    /** The body; at its end the connection goes back to the pool, closed early it is drained a little or dropped. */
+    private InputStream returningAtEnd(InputStream body, String baseUrl, UnixHttpConnection c) {
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        return new java.io.FilterInputStream(body) {
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n;
+                try {
+                    n = super.read(b, off, len);
+                } catch (IOException e) {
+                    if (done.compareAndSet(false, true)) c.close();
+                    throw e;
+                }
+                if (n < 0 && done.compareAndSet(false, true)) giveBack(baseUrl, c);
+                return n;
+            }
+
+            @Override
+            public void close() {
+                if (done.get()) return;
+                // Left unread (the caller went away, or the gateway read exactly Content-Length):
+                // read a little further for the end, else drop the connection.
+                try {
+                    byte[] rest = new byte[8192];
+                    for (int i = 0; i < 8; i++) if (read(rest, 0, rest.length) < 0) return;
+                } catch (IOException ignored) {
+                    // dropped below
+                }
+                if (done.compareAndSet(false, true)) c.close();
+            }
+        };
     }
 
     /** Makes the invoker start (or find) a ready replica of this version; an InvocationException says why it cannot. */
