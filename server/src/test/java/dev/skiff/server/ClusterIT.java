@@ -37,6 +37,8 @@ class ClusterIT {
     private static LocalKafka kafka;
     private static final List<Node> nodes = new ArrayList<>();
     private static Node gateway;
+    /** A second gateway on the same broker: it shares the function catalog and takes over async calls. */
+    private static Node gateway2;
     private static Node invokerA;
     private static Node invokerB;
 
@@ -66,6 +68,7 @@ class ClusterIT {
         work = Files.createTempDirectory("skiff-cluster-it");
         kafka = LocalKafka.start(work.resolve("broker"), 0);
         gateway = start("gateway", "gateway");
+        gateway2 = start("gateway-2", "gateway");
         invokerA = start("invoker-a", "invoker");
         invokerB = start("invoker-b", "invoker");
         // Ready on the gateway means it reaches Kafka and at least one invoker; wait for both.
@@ -107,8 +110,12 @@ class ClusterIT {
     }
 
     private static int announced() {
+        return announced(gateway);
+    }
+
+    private static int announced(Node gw) {
         try {
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(gateway.url() + "/q/health/ready")).build(),
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(gw.url() + "/q/health/ready")).build(),
                     HttpResponse.BodyHandlers.ofString());
             JsonPath j = new JsonPath(r.body());
             for (Map<String, Object> check : j.<Map<String, Object>>getList("checks")) {
@@ -192,6 +199,29 @@ class ClusterIT {
         assertTrue(outAfter < 10, "out of rotation within a few seconds, was " + outAfter + " s");
         Files.writeString(work.resolve("result.txt"), "killed " + victim[0].name() + ", sync ok " + load.ok.get() + ", out after " + outAfter + " s, async "
                 + asyncCalls.size() + " succeeded, " + retried + " of them after a retry\n");
+
+        // Now a gateway: the second one got the functions from the catalog and serves them; 60
+        // async calls accepted by the first, which is SIGKILLed at once. The second
+        // takes over its partitions of fn.async; every call ends succeeded, read from the second.
+        awaitTrue(Duration.ofSeconds(30), () -> announced(gateway2) >= 1, "the second gateway sees the surviving invoker");
+        given().baseUri(gateway2.url()).body("via 2").when().post("/fn/queued").then().statusCode(200).body(org.hamcrest.Matchers.equalTo("done via 2"));
+        List<String> accepted = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            accepted.add(given().baseUri(gateway.url()).body("g" + i).when().post("/async/fn/queued").then().statusCode(202).extract().path("callId"));
+        }
+        // Killed right after accepting: its worker holds some of them running and the rest
+        // queued on its partitions (60 calls of 0.5 s on 16 slots take ~2 s).
+        gateway.process().destroyForcibly();
+        for (int i = 0; i < accepted.size(); i++) {
+            String id = accepted.get(i);
+            awaitTrue(Duration.ofSeconds(120), () -> !List.of("queued", "running").contains(callStatus(gateway2, id)),
+                    "async call " + id + " finished after its gateway was killed");
+            JsonPath call = given().baseUri(gateway2.url()).when().get("/v1/calls/" + id).then().statusCode(200).extract().jsonPath();
+            assertEquals("succeeded", call.getString("status"), "call " + id);
+            assertEquals("done g" + i, call.getString("body"), "call " + id + " ran with its own input");
+        }
+        Files.writeString(work.resolve("result.txt"), "gateway killed: " + accepted.size() + " async calls succeeded through the other gateway\n",
+                java.nio.file.StandardOpenOption.APPEND);
     }
 
     /** Callers sending GETs in a loop, counting answers by status. */
@@ -246,8 +276,12 @@ class ClusterIT {
     }
 
     private static String callStatus(String id) {
+        return callStatus(gateway, id);
+    }
+
+    private static String callStatus(Node gw, String id) {
         try {
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(gateway.url() + "/v1/calls/" + id)).build(),
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(gw.url() + "/v1/calls/" + id)).build(),
                     HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? new JsonPath(r.body()).getString("status") : "unknown " + r.statusCode();
         } catch (Exception e) {
