@@ -103,23 +103,37 @@ public class InvocationRoutes {
             error(ctx.response(), callId, 404, "function_not_found", "no function named '" + name + "' is deployed (see ./fn list)");
             return;
         }
-        Authorizer.Outcome auth = authorizer.forInvocation(d.config(), req.getHeader("Authorization"));
-        if (!auth.allowed()) {
-            ManagementGuard.closeIfBodyUnread(req, ctx.response());
-            ctx.response().putHeader("WWW-Authenticate", auth.challenge());
-            error(ctx.response(), callId, auth.status(), auth.error(), auth.message());
-            return;
-        }
+        if (refusedByAuth(ctx, callId, authorizer.forInvocation(d.config(), req.getHeader("Authorization")))) return;
+        serve(ctx, callId, name, path, forwardedHeaders(req), () -> d, invoker);
+    }
+
+    /**
+     * Answers a refused call (401/403 with its challenge) and returns true; false when allowed.
+     * Shared by sync and async invocation.
+     */
+    public static boolean refusedByAuth(RoutingContext ctx, String callId, Authorizer.Outcome auth) {
+        if (auth.allowed()) return false;
+        ManagementGuard.closeIfBodyUnread(ctx.request(), ctx.response());
+        ctx.response().putHeader("WWW-Authenticate", auth.challenge());
+        error(ctx.response(), callId, auth.status(), auth.error(), auth.message());
+        return true;
+    }
+
+    /**
+     * The caller's headers as the function gets them: Skiff's own token removed (a function, and
+     * whatever it talks to, never sees it), X-Forwarded-For/-Proto/-Host added. Shared by sync
+     * and async invocation.
+     */
+    public static List<HttpMessage.Header> forwardedHeaders(HttpServerRequest req) {
         List<HttpMessage.Header> headers = new ArrayList<>();
         for (Map.Entry<String, String> h : req.headers()) {
-            // Skiff's own token stays with Skiff: a function (and whatever it talks to) never sees it.
             if (Authorizer.isSkiffCredential(h.getKey(), h.getValue())) continue;
             headers.add(new HttpMessage.Header(h.getKey(), h.getValue()));
         }
         headers.add(new HttpMessage.Header("X-Forwarded-For", req.remoteAddress() == null ? "" : req.remoteAddress().hostAddress()));
         headers.add(new HttpMessage.Header("X-Forwarded-Proto", req.scheme()));
         if (req.authority() != null) headers.add(new HttpMessage.Header("X-Forwarded-Host", req.authority().toString()));
-        serve(ctx, callId, name, path, headers, () -> d, invoker);
+        return headers;
     }
 
     /** A call a gateway sends to this invoker: the version it chose is in X-Skiff-Version. */

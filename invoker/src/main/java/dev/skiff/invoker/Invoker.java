@@ -5,8 +5,16 @@ package dev.skiff.invoker;
  * cluster this interface is served over the network (see the gateway issue).
  */
 public interface Invoker {
-    /** Runs one call on a warm replica, cold-starting one when needed. */
-    InvocationResponse invoke(FunctionDeployment deployment, InvocationRequest request) throws InvocationException;
+    /** Runs one call on a warm replica, cold-starting one when needed, and reads its whole answer. */
+    default InvocationResponse invoke(FunctionDeployment deployment, InvocationRequest request) throws InvocationException {
+        StreamedResponse r = invokeStreaming(deployment, request);
+        try (java.io.InputStream body = r.body()) {
+            return new InvocationResponse(r.status(), r.headers(), body.readAllBytes());
+        } catch (java.io.IOException e) {
+            throw new InvocationException(502, "function_response_broken",
+                    "the response of function " + deployment.name() + " broke off: " + e.getMessage());
+        }
+    }
 
     /**
      * Runs one call and returns as soon as the function's response head is in; the body streams

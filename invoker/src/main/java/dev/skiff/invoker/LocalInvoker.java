@@ -206,16 +206,6 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     }
 
     @Override
-    public InvocationResponse invoke(FunctionDeployment d, InvocationRequest request) throws InvocationException {
-        StreamedResponse r = invokeStreaming(d, request);
-        try (InputStream body = r.body()) {
-            return new InvocationResponse(r.status(), r.headers(), body.readAllBytes());
-        } catch (IOException e) {
-            throw new InvocationException(502, "function_response_broken", "the response of function " + d.name() + " broke off: " + e.getMessage());
-        }
-    }
-
-    @Override
     public StreamedResponse invokeStreaming(FunctionDeployment d, InvocationRequest request) throws InvocationException {
         long started = System.nanoTime();
         remember(d);

@@ -3,6 +3,7 @@ package dev.skiff.server.async;
 import static dev.skiff.gateway.InvocationRoutes.error;
 
 import dev.skiff.gateway.FunctionStore;
+import dev.skiff.gateway.InvocationRoutes;
 import dev.skiff.invoker.SkiffConfig;
 import dev.skiff.invoker.http.HttpMessage.Header;
 import io.vertx.core.buffer.Buffer;
@@ -14,9 +15,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -76,11 +75,7 @@ public class AsyncRoutes {
             error(resp, callId, 404, "function_not_found", "no function named '" + name + "' is deployed (see ./fn list)");
             return;
         }
-        var auth = authorizer.forInvocation(fn.get().deployment().config(), req.getHeader("Authorization"));
-        if (!auth.allowed()) {
-            dev.skiff.gateway.auth.ManagementGuard.closeIfBodyUnread(req, resp);
-            resp.putHeader("WWW-Authenticate", auth.challenge());
-            error(resp, callId, auth.status(), auth.error(), auth.message());
+        if (InvocationRoutes.refusedByAuth(ctx, callId, authorizer.forInvocation(fn.get().deployment().config(), req.getHeader("Authorization")))) {
             return;
         }
         String callback = req.getHeader(CALLBACK_HEADER);
@@ -103,15 +98,7 @@ public class AsyncRoutes {
                 return;
             }
         }
-        List<Header> headers = new ArrayList<>();
-        for (Map.Entry<String, String> h : req.headers()) {
-            // Skiff's own token stays with Skiff: it is not queued, and the function never sees it.
-            if (dev.skiff.gateway.auth.Authorizer.isSkiffCredential(h.getKey(), h.getValue())) continue;
-            headers.add(new Header(h.getKey(), h.getValue()));
-        }
-        headers.add(new Header("X-Forwarded-For", req.remoteAddress() == null ? "" : req.remoteAddress().hostAddress()));
-        headers.add(new Header("X-Forwarded-Proto", req.scheme()));
-        if (req.authority() != null) headers.add(new Header("X-Forwarded-Host", req.authority().toString()));
+        List<Header> headers = InvocationRoutes.forwardedHeaders(req);
         String method = req.method().name();
         String query = req.query();
         // The body is collected whole (it goes into one Kafka record), counting as it comes: a

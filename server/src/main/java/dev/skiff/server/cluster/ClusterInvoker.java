@@ -4,7 +4,6 @@ import dev.skiff.invoker.FunctionDeployment;
 import dev.skiff.invoker.FunctionLogs;
 import dev.skiff.invoker.InvocationException;
 import dev.skiff.invoker.InvocationRequest;
-import dev.skiff.invoker.InvocationResponse;
 import dev.skiff.invoker.Invoker;
 import dev.skiff.invoker.LocalInvoker;
 import dev.skiff.invoker.ReplicaStatus;
@@ -15,7 +14,6 @@ import jakarta.inject.Inject;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -66,16 +64,6 @@ public class ClusterInvoker implements Invoker {
     }
 
     @Override
-    public InvocationResponse invoke(FunctionDeployment d, InvocationRequest request) throws InvocationException {
-        StreamedResponse r = invokeStreaming(d, request);
-        try (InputStream body = r.body()) {
-            return new InvocationResponse(r.status(), r.headers(), body.readAllBytes());
-        } catch (IOException e) {
-            throw new InvocationException(502, "function_response_broken", "the response of " + d.name() + " broke off: " + e.getMessage());
-        }
-    }
-
-    @Override
     public StreamedResponse invokeStreaming(FunctionDeployment d, InvocationRequest call) throws InvocationException {
         List<Announcement> others = registry.live(localId());
         if (others.isEmpty()) {
@@ -90,7 +78,7 @@ public class ClusterInvoker implements Invoker {
             inFlight.incrementAndGet();
             boolean handedOver = false;
             try {
-                StreamedResponse r = remote.invokeStreaming(a.url(), d, call, callTimeout(d));
+                StreamedResponse r = remote.invokeStreaming(a.url(), d, call);
                 handedOver = true;
                 return new StreamedResponse(r.status(), r.headers(), r.contentLength(), countedUntilClosed(r.body(), inFlight));
             } catch (RemoteInvoker.NotReached e) {
@@ -135,10 +123,6 @@ public class ClusterInvoker implements Invoker {
         return SAFE_TO_REPEAT.contains(call.method()) && call.bodyStream() == null;
     }
 
-    private Duration callTimeout(FunctionDeployment d) {
-        return d.config().timeout().plus(config.queueTimeout()).plus(config.startTimeout()).plusSeconds(5);
-    }
-
     private static InvocationException noInvoker(String name) {
         return new InvocationException(503, "no_invoker", "no invoker is available to run " + name + " (none has announced itself on fn.invokers lately)", 1);
     }
@@ -161,26 +145,10 @@ public class ClusterInvoker implements Invoker {
                 return n;
             }
 
-            /**
-             * The gateway reads exactly Content-Length bytes and closes: read on to the end (a
-             * few bytes at most) so the client sees the body end and keeps the connection to the
-             * invoker for the next call, instead of dropping it.
-             */
             @Override
             public void close() throws IOException {
-                try {
-                    if (!done.get()) {
-                        byte[] rest = new byte[8192];
-                        for (int i = 0; i < 8 && super.read(rest, 0, rest.length) >= 0; i++) {
-                            // a body left unread on purpose (a caller that went away) is cut after 64 KiB
-                        }
-                    }
-                } catch (IOException ignored) {
-                    // the connection is going anyway
-                } finally {
-                    finish();
-                    super.close();
-                }
+                finish();
+                super.close(); // RemoteInvoker reads on to the body's end, so the connection is kept
             }
 
             private void finish() {
@@ -206,7 +174,7 @@ public class ClusterInvoker implements Invoker {
                 return;
             }
             try {
-                remote.warmUp(a.url(), d, config.startTimeout().plusSeconds(15));
+                remote.warmUp(a.url(), d);
                 return;
             } catch (RemoteInvoker.NotReached e) {
                 if (e.getCause() != null) registry.unreachable(a.invoker());

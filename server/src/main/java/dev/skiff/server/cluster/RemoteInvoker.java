@@ -9,21 +9,13 @@ import dev.skiff.invoker.http.HttpMessage;
 import dev.skiff.invoker.http.UnixHttpConnection;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ConnectException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.Set;
 
 /**
  * Calls on an invoker in another process, over its internal HTTP endpoint (with the same small
- * keep-alive HTTP/1.1 client the invoker uses towards its sandboxes; warm-ups, rare, use the JDK's)
+ * keep-alive HTTP/1.1 client the invoker uses towards its sandboxes)
  * ({@code /internal/fn/NAME/PATH}, see the gateway's InvocationRoutes), which runs the call on
  * that invoker's sandboxes exactly as a local call would. The version travels in a header, so a
  * call always runs the version the gateway chose even while the invoker's copy of the function
@@ -41,13 +33,6 @@ public final class RemoteInvoker {
         }
     }
 
-    private final HttpClient client = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(1))
-            // The client's default executor: a direct one (to save a thread hop) runs response
-            // handling on the client's selector thread, and under load calls stalled behind it.
-            .build();
-
     /** Idle keep-alive connections per invoker URL, most recently used first. */
     private final java.util.Map<String, java.util.concurrent.ConcurrentLinkedDeque<Idle>> idle = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -61,7 +46,7 @@ public final class RemoteInvoker {
      * connection (kept alive and reused, like the invoker's own to its sandboxes) goes back to
      * the pool once the body has been read to its end.
      */
-    public StreamedResponse invokeStreaming(String baseUrl, FunctionDeployment d, InvocationRequest call, Duration timeout)
+    public StreamedResponse invokeStreaming(String baseUrl, FunctionDeployment d, InvocationRequest call)
             throws NotReached, InvocationException {
         InvocationRequest there = new InvocationRequest(call.callId(), call.method(), "/internal/fn/" + d.name() + call.path(), call.query(),
                 withoutVersion(call.headers()), call.body(), call.bodyStream(), call.bodyLength());
@@ -156,26 +141,23 @@ public final class RemoteInvoker {
     }
 
     /** Makes the invoker start (or find) a ready replica of this version; an InvocationException says why it cannot. */
-    public void warmUp(String baseUrl, FunctionDeployment d, Duration timeout) throws NotReached, InvocationException {
-        HttpRequest req = HttpRequest.newBuilder(URI.create(baseUrl + "/internal/warmup/" + d.name()))
-                .timeout(timeout).header(VERSION_HEADER, Long.toString(d.version()))
-                .POST(HttpRequest.BodyPublishers.noBody()).build();
-        HttpResponse<String> resp;
+    public void warmUp(String baseUrl, FunctionDeployment d) throws NotReached, InvocationException {
+        InvocationRequest req = new InvocationRequest(java.util.UUID.randomUUID().toString(), "POST", "/internal/warmup/" + d.name(), "",
+                List.of(), new byte[0]);
+        UnixHttpConnection c = take(baseUrl);
+        dev.skiff.invoker.InvocationResponse resp;
         try {
-            resp = client.send(req, HttpResponse.BodyHandlers.ofString());
-        } catch (ConnectException | HttpConnectTimeoutException e) {
-            throw new NotReached("cannot connect to the invoker at " + baseUrl + ": " + e, e);
+            resp = c.exchange(req, List.of(new HttpMessage.Header(VERSION_HEADER, Long.toString(d.version()))));
         } catch (IOException e) {
+            c.close();
             throw new InvocationException(502, "invoker_lost", "the invoker at " + baseUrl + " failed during warm-up: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InvocationException(503, "interrupted", "interrupted");
         }
-        if (resp.statusCode() / 100 == 2) return;
-        if (NOT_HERE.equals(resp.headers().firstValue(INVOKER_ERROR_HEADER).orElse(null))) {
+        giveBack(baseUrl, c);
+        if (resp.status() / 100 == 2) return;
+        if (NOT_HERE.equals(HttpMessage.first(resp.headers(), INVOKER_ERROR_HEADER))) {
             throw new NotReached("the invoker at " + baseUrl + " did not get version " + d.version() + " of " + d.name(), null);
         }
-        throw new InvocationException(resp.statusCode(), "start_failed", messageOf(resp.body()));
+        throw new InvocationException(resp.status(), "start_failed", messageOf(new String(resp.body(), java.nio.charset.StandardCharsets.UTF_8)));
     }
 
     private static String messageOf(String json) {
