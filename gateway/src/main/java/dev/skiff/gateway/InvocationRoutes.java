@@ -37,6 +37,11 @@ public class InvocationRoutes {
     static final String CALL_ID = "X-Call-Id";
     /** The version a gateway chose, on calls to /internal/fn (the invoker does not pick one itself). */
     public static final String VERSION_HEADER = "X-Skiff-Version";
+    /**
+     * On /internal/fn: the most replicas of the function the invoker may run for this call (the
+     * function's maxScale less the replicas the gateway knows run elsewhere); absent = maxScale.
+     */
+    public static final String REPLICA_LIMIT_HEADER = "X-Skiff-Replica-Limit";
     /** On answers that are the invoker's own, not the function's: e.g. it does not have the version. */
     public static final String INVOKER_ERROR_HEADER = "X-Skiff-Invoker-Error";
     public static final String NOT_HERE = "version_not_here";
@@ -91,6 +96,11 @@ public class InvocationRoutes {
         FunctionDeployment find() throws InvocationException;
     }
 
+    /** Who runs the call: the gateway's invoker (public routes) or this node's own (internal routes). */
+    private interface CallTarget {
+        StreamedResponse call(FunctionDeployment d, InvocationRequest call) throws InvocationException;
+    }
+
     private void invoke(RoutingContext ctx) {
         HttpServerRequest req = ctx.request();
         String callId = UUID.randomUUID().toString();
@@ -104,7 +114,7 @@ public class InvocationRoutes {
             return;
         }
         if (refusedByAuth(ctx, callId, authorizer.forInvocation(d.config(), req.getHeader("Authorization")))) return;
-        serve(ctx, callId, name, path, forwardedHeaders(req), () -> d, invoker);
+        serve(ctx, callId, name, path, forwardedHeaders(req), () -> d, invoker::invokeStreaming);
     }
 
     /**
@@ -151,11 +161,20 @@ public class InvocationRoutes {
             error(ctx.response(), callId, 400, "bad_request", VERSION_HEADER + " must name the function version");
             return;
         }
+        int replicaLimit;
+        try {
+            String limit = req.getHeader(REPLICA_LIMIT_HEADER);
+            replicaLimit = limit == null ? Integer.MAX_VALUE : Math.max(0, Integer.parseInt(limit));
+        } catch (NumberFormatException e) {
+            error(ctx.response(), callId, 400, "bad_request", REPLICA_LIMIT_HEADER + " must be a whole number");
+            return;
+        }
         List<HttpMessage.Header> headers = new ArrayList<>();
         for (Map.Entry<String, String> h : req.headers()) {
-            if (!h.getKey().equalsIgnoreCase(VERSION_HEADER)) headers.add(new HttpMessage.Header(h.getKey(), h.getValue()));
+            String key = h.getKey();
+            if (!key.equalsIgnoreCase(VERSION_HEADER) && !key.equalsIgnoreCase(REPLICA_LIMIT_HEADER)) headers.add(new HttpMessage.Header(key, h.getValue()));
         }
-        serve(ctx, callId, name, path, headers, () -> versionHere(name, version), local);
+        serve(ctx, callId, name, path, headers, () -> versionHere(name, version), (d, call) -> local.invokeStreaming(d, call, replicaLimit));
     }
 
     private void warmUpHere(RoutingContext ctx) {
@@ -195,7 +214,7 @@ public class InvocationRoutes {
     }
 
     private void serve(RoutingContext ctx, String callId, String name, String path, List<HttpMessage.Header> headers,
-            DeploymentLookup lookup, Invoker target) {
+            DeploymentLookup lookup, CallTarget target) {
         HttpServerRequest req = ctx.request();
         long length = -1;
         String cl = req.getHeader("Content-Length");
@@ -243,12 +262,12 @@ public class InvocationRoutes {
     }
 
     /** Runs the call off the event loop (the invoker blocks on the sandbox's socket) and relays its answer. */
-    private void dispatch(String name, DeploymentLookup lookup, Invoker target, InvocationRequest call, HttpServerResponse resp, boolean http1) {
+    private void dispatch(String name, DeploymentLookup lookup, CallTarget target, InvocationRequest call, HttpServerResponse resp, boolean http1) {
         String callId = call.callId();
         callThreads.execute(() -> {
             StreamedResponse r;
             try {
-                r = target.invokeStreaming(lookup.find(), call);
+                r = target.call(lookup.find(), call);
             } catch (InvocationException e) {
                 LOG.infof("call %s to %s: %d %s", callId, name, e.status(), e.getMessage());
                 if (e.retryAfterSeconds() > 0) resp.putHeader("Retry-After", Long.toString(e.retryAfterSeconds()));

@@ -10,7 +10,9 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArraySet;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * What functions printed: a bounded buffer of recent lines per function, plus followers. A
@@ -62,6 +64,7 @@ public final class FunctionLogs {
     private final Map<String, ArrayDeque<Line>> recent = new ConcurrentHashMap<>();
     private final Map<String, Set<Follower>> followers = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> functionDropped = new ConcurrentHashMap<>();
+    private final List<Consumer<Line>> listeners = new CopyOnWriteArrayList<>();
 
     public FunctionLogs(int linesPerFunction) {
         this.linesPerFunction = linesPerFunction;
@@ -75,6 +78,15 @@ public final class FunctionLogs {
         }
         Set<Follower> fs = followers.get(line.function());
         if (fs != null) for (Follower f : fs) f.offer(line);
+        for (Consumer<Line> l : listeners) l.accept(line);
+    }
+
+    /**
+     * Hands every line appended from now on to {@code listener}, on the appending thread (a
+     * replica's output pump): it must not block or throw, or the function's output would stall.
+     */
+    public void onAppend(Consumer<Line> listener) {
+        listeners.add(listener);
     }
 
     /** The last {@code n} lines of a function, oldest first. */

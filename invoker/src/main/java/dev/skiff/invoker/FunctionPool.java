@@ -39,8 +39,13 @@ final class FunctionPool {
         this.coldStartRecorder = coldStartRecorder;
     }
 
-    /** Takes a slot on a replica running {@code d}, starting one if allowed. */
-    Replica acquire(FunctionDeployment d, Duration maxWait, int maxQueued) throws InvocationException {
+    /**
+     * Takes a slot on a replica running {@code d}, starting one if allowed: while this node has
+     * fewer than the function's maxScale replicas and fewer than {@code replicaLimit} (what a
+     * gateway leaves this node when other invokers run replicas of the function too).
+     */
+    Replica acquire(FunctionDeployment d, Duration maxWait, int maxQueued, int replicaLimit) throws InvocationException {
+        int cap = Math.min(d.config().maxScale(), replicaLimit);
         long deadline = System.nanoTime() + maxWait.toNanos();
         List<Replica> toStop = new ArrayList<>();
         lock.lock();
@@ -63,7 +68,7 @@ final class FunctionPool {
                 // still unclaimed (each serves its starter plus concurrency-1 waiters): starting
                 // one more would be a replica nobody needed (50 callers at concurrency 5 -> 10).
                 boolean comingSlotFree = waiting < starting * (d.config().concurrency() - 1);
-                if (!comingSlotFree && active + starting < d.config().maxScale()) {
+                if (!comingSlotFree && active + starting < cap) {
                     long wait = noStartBeforeNanos - System.nanoTime();
                     if (wait > 0 && active + starting == 0) {
                         // A function that keeps crashing backs off instead of spinning sandboxes.
@@ -79,7 +84,8 @@ final class FunctionPool {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     throw new InvocationException(429, "no_capacity", "function " + name + " is at its maxScale of "
-                            + d.config().maxScale() + " replicas and no slot freed within " + maxWait.toMillis() + " ms; retry later");
+                            + d.config().maxScale() + " replicas" + (cap < d.config().maxScale() ? " (across invokers)" : "")
+                            + " and no slot freed within " + maxWait.toMillis() + " ms; retry later");
                 }
                 if (waiting >= maxQueued) {
                     throw new InvocationException(429, "queue_full", "function " + name + " has " + waiting

@@ -207,12 +207,21 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
 
     @Override
     public StreamedResponse invokeStreaming(FunctionDeployment d, InvocationRequest request) throws InvocationException {
+        return invokeStreaming(d, request, Integer.MAX_VALUE);
+    }
+
+    /**
+     * A call that may start a replica only while this node runs fewer than {@code replicaLimit}
+     * of the function: a gateway's share of the function's maxScale for this node, when other
+     * invokers run replicas of it too (maxScale counts across the cluster).
+     */
+    public StreamedResponse invokeStreaming(FunctionDeployment d, InvocationRequest request, int replicaLimit) throws InvocationException {
         long started = System.nanoTime();
         remember(d);
         FunctionPool pool = pool(d.name());
         Replica replica;
         try {
-            replica = pool.acquire(d, config.queueTimeout(), d.config().maxQueue());
+            replica = pool.acquire(d, config.queueTimeout(), d.config().maxQueue(), replicaLimit);
         } catch (InvocationException e) {
             recordCall(d.name(), e.status(), started);
             throw e;
@@ -354,7 +363,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     public void warmUp(FunctionDeployment d) throws InvocationException {
         remember(d);
         FunctionPool pool = pool(d.name());
-        Replica r = pool.acquire(d, config.queueTimeout(), d.config().maxQueue());
+        Replica r = pool.acquire(d, config.queueTimeout(), d.config().maxQueue(), Integer.MAX_VALUE);
         pool.release(r, true);
         if (d.config().minScale() > 1) pool.ensureMinimum(d);
     }
@@ -417,6 +426,24 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
             loads.add(new FunctionLoad(e.getKey(), d.version(), c.replicas(), c.starting(), c.inFlight(), c.waiting(), d.config().concurrency()));
         }
         return loads;
+    }
+
+    /**
+     * Memory this invoker still offers new replicas: its budget (skiff.replica-memory, else 3/4 of
+     * the host's memory) less the memory limits of the replicas running or starting (can be < 0).
+     */
+    public long memoryFree() {
+        long budget = config.replicaMemory().map(m -> m.asLongValue())
+                .orElseGet(() -> ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                        .getTotalMemorySize() / 4 * 3);
+        long used = 0;
+        for (var e : pools.entrySet()) {
+            FunctionDeployment d = deployments.get(e.getKey());
+            if (d == null) continue;
+            FunctionPool.Counts c = e.getValue().counts();
+            used += (long) (c.replicas() + c.starting()) * d.config().memoryBytes();
+        }
+        return budget - used;
     }
 
     /** Host PIDs of a function's sandboxes (their init processes). */

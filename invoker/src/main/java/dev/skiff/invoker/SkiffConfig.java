@@ -88,6 +88,13 @@ public interface SkiffConfig {
     @io.smallrye.config.WithName("advertised-url")
     java.util.Optional<String> advertisedUrl();
 
+    /**
+     * Memory this invoker offers its replicas (the sum of their memory limits), e.g. 8G: gateways
+     * place cold starts on invokers with room for one more. Default: 3/4 of the host's memory.
+     */
+    @io.smallrye.config.WithName("replica-memory")
+    java.util.Optional<io.quarkus.runtime.configuration.MemorySize> replicaMemory();
+
     /** An invoker not heard from for this long is out of rotation (it announces every second). */
     @io.smallrye.config.WithName("invoker-timeout")
     @WithDefault("3s")

@@ -119,16 +119,17 @@ class AutoscalerFaultsTest {
             LocalKafkaResource.startBrokerAgain();
         }
         // Samples reach the autoscaler again (fn.metrics, both ends), its decisions reach the
-        // invoker again (fn.scale, both ends): load reported by a made-up second invoker makes the
-        // autoscaler ask for survivor's maxScale of 3, of which this invoker starts its share, 2.
+        // invoker again (fn.scale, both ends): 30 calls waiting reported by a made-up second
+        // invoker (which runs no replica) make the autoscaler ask for survivor's maxScale of 3,
+        // all of them added where the function runs: here.
         try (KafkaProducer<byte[], byte[]> producer = producer()) {
             long deadline = System.nanoTime() + 60_000_000_000L;
-            while (invoker.replicas("survivor") < 2) {
+            while (invoker.replicas("survivor") < 3) {
                 if (System.nanoTime() > deadline) {
                     fail("no scaling after the broker restart: desired " + desired("survivor") + ", replicas " + invoker.replicas("survivor"));
                 }
                 producer.send(record("fn.metrics", "survivor", "{\"invoker\": \"made-up\", \"function\": \"survivor\", \"at\": \""
-                        + Instant.now() + "\", \"inFlight\": 30, \"queued\": 0, \"replicas\": 1, \"calls\": 30}"));
+                        + Instant.now() + "\", \"inFlight\": 0, \"queued\": 30, \"replicas\": 0, \"calls\": 30}"));
                 Thread.sleep(200);
             }
         }
@@ -136,10 +137,12 @@ class AutoscalerFaultsTest {
     }
 
     @Test
-    void anInvokerThatFallsSilentAgesOutOfTheDecisionWithinSeconds() throws Exception {
-        // A made-up second invoker reports load: the autoscaler asks for maxScale (4) and spreads
-        // it over two invokers, so this one runs 2. When the made-up one falls silent, the next
-        // decisions count one invoker (within sampleMaxAge, 3 s) and this one takes all 4.
+    void eachInvokerGetsItsOwnTargetAndOneThatFallsSilentAgesOutWithinSeconds() throws Exception {
+        // A made-up second invoker runs 3 replicas of "ageing" and reports 30 calls: the
+        // autoscaler asks for maxScale (4) in all. Replicas stay where they are: 3 there, and this
+        // invoker keeps its 1 (maxScale counts across invokers; it does not start 4 of its own).
+        // When the made-up one falls silent, the decisions name this invoker alone (within
+        // sampleMaxAge, 3 s), and it runs all 4.
         deploy("ageing", "maxScale: 4\n", "");
         try (KafkaProducer<byte[], byte[]> producer = producer();
                 var decisions = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(Map.of(
@@ -148,16 +151,20 @@ class AutoscalerFaultsTest {
                         new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.StringDeserializer())) {
             decisions.subscribe(java.util.List.of("fn.scale"));
             long deadline = System.nanoTime() + 30_000_000_000L;
-            while (invoker.replicas("ageing") < 2 || lastInvokers(decisions, "ageing") != 2) {
-                if (System.nanoTime() > deadline) fail("no shared decision: replicas " + invoker.replicas("ageing") + ", desired " + desired("ageing"));
+            Map<String, Integer> targets = Map.of();
+            while (targets.size() != 2 || targets.get("falls-silent") != 3) {
+                if (System.nanoTime() > deadline) fail("no decision naming both invokers: " + targets + ", desired " + desired("ageing"));
                 producer.send(record("fn.metrics", "ageing", "{\"invoker\": \"falls-silent\", \"function\": \"ageing\", \"at\": \""
-                        + Instant.now() + "\", \"inFlight\": 30, \"queued\": 0, \"replicas\": 2, \"calls\": 30}"));
-                Thread.sleep(200);
+                        + Instant.now() + "\", \"inFlight\": 30, \"queued\": 0, \"replicas\": 3, \"calls\": 30}"));
+                targets = lastTargets(decisions, "ageing");
             }
-            org.junit.jupiter.api.Assertions.assertEquals(2, invoker.replicas("ageing"), "this invoker runs its share, half of 4");
+            String self = invoker.invokerId();
+            org.junit.jupiter.api.Assertions.assertEquals(Map.of("falls-silent", 3, self, 1), targets, "replicas stay where they are");
+            Thread.sleep(1000);
+            org.junit.jupiter.api.Assertions.assertEquals(1, invoker.replicas("ageing"), "this invoker runs its target, not maxScale");
             long silentSince = System.nanoTime();
-            while (lastInvokers(decisions, "ageing") != 1) {
-                if (System.nanoTime() - silentSince > 8_000_000_000L) fail("the silent invoker still counted after 8 s");
+            while (!lastTargets(decisions, "ageing").keySet().equals(java.util.Set.of(self))) {
+                if (System.nanoTime() - silentSince > 8_000_000_000L) fail("the silent invoker still named after 8 s");
             }
             double agedOutAfter = (System.nanoTime() - silentSince) / 1e9;
             org.junit.jupiter.api.Assertions.assertTrue(agedOutAfter < 6, "aged out after " + agedOutAfter + " s");
@@ -165,22 +172,18 @@ class AutoscalerFaultsTest {
         }
     }
 
-    /** Polls fn.scale once (up to 300 ms); the "invokers" of the newest decision for the function seen, or -1. */
-    static int lastInvokers(org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer, String function) {
-        int last = -1;
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final Map<String, Map<String, Integer>> lastSeenTargets = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Polls fn.scale once (up to 300 ms); the targets of the newest decision for the function seen so far. */
+    static Map<String, Integer> lastTargets(org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer, String function) throws Exception {
         for (var r : consumer.poll(java.time.Duration.ofMillis(300))) {
             if (!function.equals(r.key()) || r.value() == null) continue;
-            Matcher m = Pattern.compile("\"invokers\":\\s*(\\d+)").matcher(r.value());
-            if (m.find()) last = Integer.parseInt(m.group(1));
+            Map<String, Integer> targets = new java.util.HashMap<>();
+            JSON.readTree(r.value()).path("targets").properties().forEach(e -> targets.put(e.getKey(), e.getValue().asInt()));
+            lastSeenTargets.put(function, targets);
         }
-        return last == -1 ? lastSeenInvokers.getOrDefault(function, -1) : rememberInvokers(function, last);
-    }
-
-    private static final Map<String, Integer> lastSeenInvokers = new java.util.concurrent.ConcurrentHashMap<>();
-
-    private static int rememberInvokers(String function, int invokers) {
-        lastSeenInvokers.put(function, invokers);
-        return invokers;
+        return lastSeenTargets.getOrDefault(function, Map.of());
     }
 
     static String decision(String function, int desired, Instant at) {

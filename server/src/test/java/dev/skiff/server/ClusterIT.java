@@ -96,6 +96,8 @@ class ClusterIT {
         List<String> cmd = List.of(java, "--enable-native-access=ALL-UNNAMED",
                 "-Dquarkus.http.port=" + port, "-Dquarkus.http.host=127.0.0.1",
                 "-Dskiff.role=" + role,
+                // Room for 2 replicas of 128 MiB per invoker: gateways then place the next cold starts elsewhere.
+                "-Dskiff.replica-memory=256M",
                 "-Dskiff.advertised-url=http://127.0.0.1:" + port,
                 "-Dskiff.data-dir=" + dir.resolve("data"),
                 "-Dskiff.auth.credentials-file=" + dir.resolve("credentials"),
@@ -130,7 +132,7 @@ class ClusterIT {
     @Test
     void callsSpreadOverBothInvokersAndSurviveOneBeingKilled() throws Exception {
         given().baseUri(gateway.url()).auth().oauth2(gateway.token()).contentType("application/gzip")
-                .body(Functions.pack("spread", "concurrency: 1\nmaxScale: 2\n", """
+                .body(Functions.pack("spread", "concurrency: 1\nmaxScale: 3\nmemory: 128Mi\n", """
                         import time
                         def handle(event, context):
                             time.sleep(0.05)
@@ -143,6 +145,7 @@ class ClusterIT {
                 .body(Functions.pack("queued", "concurrency: 4\nmaxScale: 4\n", """
                         import time
                         def handle(event, context):
+                            print("printed " + event.body.decode(), flush=True)
                             time.sleep(0.5)
                             return "done " + event.body.decode()
                         """))
@@ -153,14 +156,20 @@ class ClusterIT {
                     inv.name() + " has the functions");
         }
 
-        // 4 clients at concurrency 1 and maxScale 2: once the first invoker holds 2 replicas,
-        // cold starts are placed on the other one.
+        // 4 clients at concurrency 1 and maxScale 3: replicas gather on the first invoker until it
+        // has no room left (2 x 128 MiB of its 256M), then the third starts on the other one, and
+        // none more anywhere: maxScale counts across the invokers (the 4th client waits for a slot).
         // HTTP/1.1 as curl speaks it: a GET then has no body for sure. (Over HTTP/2 without a
         // Content-Length the body's size is unknown, so a dropped call is not repeated.)
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
         Load load = new Load(client, gateway.url() + "/fn/spread", 4);
         load.start();
         awaitTrue(Duration.ofSeconds(60), () -> warm(invokerA) >= 1 && warm(invokerB) >= 1, "both invokers run replicas");
+        for (int i = 0; i < 10; i++) {
+            int a = warm(invokerA), b = warm(invokerB);
+            assertTrue(a + b <= 3, "maxScale 3 across both invokers, but they run " + a + " + " + b);
+            Thread.sleep(200);
+        }
         awaitTrue(Duration.ofSeconds(30), () -> load.ok.get() > 0, "calls succeed through the gateway (failures: " + load.failures + ")");
 
         // 120 async calls accepted (202 = on Kafka), then SIGKILL one invoker while they run: its
@@ -220,6 +229,13 @@ class ClusterIT {
             assertEquals("succeeded", call.getString("status"), "call " + id);
             assertEquals("done g" + i, call.getString("body"), "call " + id + " ran with its own input");
         }
+        // What the function printed on the surviving invoker reaches the gateway-only node over
+        // fn.logs: its logs API shows every invoker's lines.
+        awaitTrue(Duration.ofSeconds(20), () -> {
+            String logs = given().baseUri(gateway2.url()).auth().oauth2(gateway2.token()).queryParam("tail", 1000)
+                    .when().get("/v1/functions/queued/logs").then().statusCode(200).extract().asString();
+            return logs.contains(" printed via 2") && logs.contains(" printed g59");
+        }, "the second gateway's logs API shows what the function printed on an invoker");
         Files.writeString(work.resolve("result.txt"), "gateway killed: " + accepted.size() + " async calls succeeded through the other gateway\n",
                 java.nio.file.StandardOpenOption.APPEND);
     }

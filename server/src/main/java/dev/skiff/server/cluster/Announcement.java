@@ -14,14 +14,25 @@ import java.util.List;
  *
  * <pre>
  * {"invoker":"host-123","url":"http://10.0.0.7:8080","at":"…","leaving":false,
+ *  "memoryFree":4294967296,
  *  "functions":[{"function":"hello","version":3,"replicas":2,"starting":0,"inFlight":1,"waiting":0,"slots":4}]}
  * </pre>
  */
-public record Announcement(String invoker, String url, Instant at, boolean leaving, List<Load> functions) {
+public record Announcement(String invoker, String url, Instant at, boolean leaving, List<Load> functions, long memoryFree) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public Announcement {
         functions = List.copyOf(functions);
+    }
+
+    /** An invoker that does not say how much memory it has left: as if it had plenty. */
+    public Announcement(String invoker, String url, Instant at, boolean leaving, List<Load> functions) {
+        this(invoker, url, at, leaving, functions, Long.MAX_VALUE);
+    }
+
+    /** Whether a replica needing {@code memory} bytes fits in what this invoker has left. */
+    public boolean roomFor(long memory) {
+        return memoryFree >= memory;
     }
 
     /**
@@ -50,7 +61,7 @@ public record Announcement(String invoker, String url, Instant at, boolean leavi
 
     public String toJson() {
         ObjectNode o = JSON.createObjectNode();
-        o.put("invoker", invoker).put("url", url).put("at", at.toString()).put("leaving", leaving);
+        o.put("invoker", invoker).put("url", url).put("at", at.toString()).put("leaving", leaving).put("memoryFree", memoryFree);
         ArrayNode fs = o.putArray("functions");
         for (Load l : functions) {
             fs.addObject().put("function", l.function()).put("version", l.version()).put("replicas", l.replicas())
@@ -82,7 +93,8 @@ public record Announcement(String invoker, String url, Instant at, boolean leavi
             loads.add(new Load(text(f, "function"), f.path("version").asLong(), f.path("replicas").asInt(), f.path("starting").asInt(),
                     f.path("inFlight").asInt(), f.path("waiting").asInt(), Math.max(1, f.path("slots").asInt(1))));
         }
-        return new Announcement(invoker, url, at, o.path("leaving").asBoolean(false), loads);
+        long memoryFree = o.path("memoryFree").isIntegralNumber() ? o.path("memoryFree").asLong() : Long.MAX_VALUE;
+        return new Announcement(invoker, url, at, o.path("leaving").asBoolean(false), loads, memoryFree);
     }
 
     private static String text(JsonNode o, String field) {

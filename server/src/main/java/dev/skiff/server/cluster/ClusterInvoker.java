@@ -50,8 +50,10 @@ public class ClusterInvoker implements Invoker {
     @Inject
     InvokerRegistry registry;
 
+    @Inject
+    ClusterLogs logs;
+
     private final RemoteInvoker remote = new RemoteInvoker();
-    private final FunctionLogs noLogs = new FunctionLogs(1);
     /** Calls in flight per function and remote invoker, sent by this gateway. */
     private final Map<String, Map<String, AtomicInteger>> sent = new ConcurrentHashMap<>();
 
@@ -71,14 +73,16 @@ public class ClusterInvoker implements Invoker {
             throw noInvoker(d.name());
         }
         InvocationException last = null;
-        for (Announcement a : candidates(d, others)) {
-            if (a.url().equals(LOCAL_URL)) return local.invokeStreaming(d, call);
+        List<Announcement> all = withLocal(d.name(), others);
+        for (Announcement a : Placement.order(d.name(), d.config().memoryBytes(), all, sentSinceAnnouncement(d.name()))) {
+            int replicaLimit = Placement.replicaLimit(d.name(), d.config().maxScale(), all, a);
+            if (a.url().equals(LOCAL_URL)) return local.invokeStreaming(d, call, replicaLimit);
             AtomicInteger inFlight = sent.computeIfAbsent(d.name(), k -> new ConcurrentHashMap<>())
                     .computeIfAbsent(a.invoker(), k -> new AtomicInteger());
             inFlight.incrementAndGet();
             boolean handedOver = false;
             try {
-                StreamedResponse r = remote.invokeStreaming(a.url(), d, call);
+                StreamedResponse r = remote.invokeStreaming(a.url(), d, call, replicaLimit);
                 handedOver = true;
                 return new StreamedResponse(r.status(), r.headers(), r.contentLength(), countedUntilClosed(r.body(), inFlight));
             } catch (RemoteInvoker.NotReached e) {
@@ -100,9 +104,8 @@ public class ClusterInvoker implements Invoker {
         throw last != null ? last : noInvoker(d.name());
     }
 
-    /** The live invokers in the order Placement gives, this process's own among them. */
-    private List<Announcement> candidates(FunctionDeployment d, List<Announcement> others) {
-        String function = d.name();
+    /** The live invokers, this process's own among them (with its load of the function right now). */
+    private List<Announcement> withLocal(String function, List<Announcement> others) {
         List<Announcement> all = new ArrayList<>(others);
         if (hasLocal()) {
             List<Announcement.Load> loads = new ArrayList<>();
@@ -111,12 +114,16 @@ public class ClusterInvoker implements Invoker {
                     loads.add(new Announcement.Load(l.function(), l.version(), l.replicas(), l.starting(), l.inFlight(), l.waiting(), l.slotsPerReplica()));
                 }
             }
-            all.add(new Announcement(local.invokerId(), LOCAL_URL, Instant.now(), false, loads));
+            all.add(new Announcement(local.invokerId(), LOCAL_URL, Instant.now(), false, loads, local.memoryFree()));
         }
+        return all;
+    }
+
+    private Map<String, Integer> sentSinceAnnouncement(String function) {
         Map<String, Integer> mine = new HashMap<>();
         Map<String, AtomicInteger> counts = sent.get(function);
         if (counts != null) counts.forEach((id, n) -> mine.put(id, n.get()));
-        return Placement.order(function, d.config().maxScale(), all, mine);
+        return mine;
     }
 
     private static boolean safeToRepeat(InvocationRequest call) {
@@ -168,7 +175,7 @@ public class ClusterInvoker implements Invoker {
             throw noInvoker(d.name());
         }
         InvocationException last = null;
-        for (Announcement a : candidates(d, others)) {
+        for (Announcement a : Placement.order(d.name(), d.config().memoryBytes(), withLocal(d.name(), others), sentSinceAnnouncement(d.name()))) {
             if (a.url().equals(LOCAL_URL)) {
                 local.warmUp(d);
                 return;
@@ -209,11 +216,13 @@ public class ClusterInvoker implements Invoker {
         // Other invokers retire it when the catalog says it was deleted.
         if (hasLocal()) local.retire(name);
         sent.remove(name);
+        logs.view().forget(name);
     }
 
     @Override
     public FunctionLogs logs() {
-        return hasLocal() ? local.logs() : noLogs;
+        // A gateway shows every invoker's lines; an invoker-only node (no logs API of its own) its own.
+        return config.role().gateway() ? logs.view() : local.logs();
     }
 
     @Override

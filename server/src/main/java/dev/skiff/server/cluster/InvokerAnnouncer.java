@@ -71,7 +71,7 @@ public class InvokerAnnouncer {
             List<Announcement.Load> loads = invoker.loads().stream()
                     .map(l -> new Announcement.Load(l.function(), l.version(), l.replicas(), l.starting(), l.inFlight(), l.waiting(), l.slotsPerReplica()))
                     .toList();
-            Announcement a = new Announcement(invoker.invokerId(), url, Instant.now(), leaving || !invoker.acceptsCalls(), loads);
+            Announcement a = new Announcement(invoker.invokerId(), url, Instant.now(), leaving || !invoker.acceptsCalls(), loads, invoker.memoryFree());
             var sent = producer.send(new ProducerRecord<>(FunctionCatalog.INVOKERS_TOPIC, a.invoker(), a.toJson().getBytes(StandardCharsets.UTF_8)));
             if (leaving) sent.get(2, TimeUnit.SECONDS);
             warned = false;

@@ -6,50 +6,76 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Which invoker a call goes to: a plain function of the invokers' latest announcements and the
- * calls this gateway has sent them since (OpenWhisk's ContainerPool.schedule idea, across
- * machines). The answer is an order to try them in, best first.
+ * Which invoker a call goes to, and how many replicas of the function it may run for it: plain
+ * functions of the invokers' latest announcements and the calls this gateway has sent them since
+ * (OpenWhisk's ContainerPool.schedule idea, across machines). The order is the one to try them
+ * in, best first. A function's maxScale counts across the cluster; an invoker's room is the
+ * memory it offers replicas (skiff.replica-memory) less the limits of those it runs.
  *
  * <ol>
  *   <li>Invokers with a free warm slot for the function, the most free slots first (least loaded).</li>
- *   <li>Then invokers that already hold replicas of it (busy ones) with room for another (fewer
- *       than maxScale): a cold start there gathers the function's replicas where its code pages
- *       and runtime are already warm, and its calls will find them again.</li>
- *   <li>Then the rest, the emptiest first, so new functions spread over the cluster.</li>
- *   <li>Last, holders already at maxScale: a call there could only wait in their queue.</li>
+ *   <li>Then invokers that hold replicas of it (busy ones) and have room for one more, the
+ *       shortest queue first: a cold start there gathers the function's replicas where its code
+ *       pages and runtime are already warm, and its calls will find them again.</li>
+ *   <li>Then the other invokers with room, the most room first, so functions spread over the
+ *       cluster once their first invoker is full.</li>
+ *   <li>Then holders without room (a call can wait there for a slot), then the rest.</li>
  * </ol>
+ *
+ * At maxScale, {@link #replicaLimit} leaves each invoker only the replicas it runs: a call waits
+ * for a slot wherever it lands, which the order makes a holder.
  */
 public final class Placement {
     private Placement() {}
 
     /**
-     * @param maxScale         the function's most replicas on one invoker
+     * @param memory           the memory limit of one replica of the function
      * @param invokers         the live invokers' latest announcements
      * @param sentSinceAnnounce per invoker id, calls of this function this gateway has in flight
      *                          there that its last announcement may not count yet
      */
-    public static List<Announcement> order(String function, int maxScale, List<Announcement> invokers, Map<String, Integer> sentSinceAnnounce) {
+    public static List<Announcement> order(String function, long memory, List<Announcement> invokers, Map<String, Integer> sentSinceAnnounce) {
         List<Announcement> warm = new ArrayList<>();
-        List<Announcement> holding = new ArrayList<>();
-        List<Announcement> rest = new ArrayList<>();
+        List<Announcement> holdingWithRoom = new ArrayList<>();
+        List<Announcement> withRoom = new ArrayList<>();
+        List<Announcement> holdingFull = new ArrayList<>();
         List<Announcement> full = new ArrayList<>();
         for (Announcement a : invokers) {
             Announcement.Load l = a.load(function);
+            boolean holds = l != null && l.replicas() + l.starting() > 0;
             if (l != null && free(a, l, sentSinceAnnounce) > 0) warm.add(a);
-            else if (l != null && l.replicas() + l.starting() >= maxScale) full.add(a);
-            else if (l != null && l.replicas() + l.starting() > 0) holding.add(a);
-            else rest.add(a);
+            else if (holds) (a.roomFor(memory) ? holdingWithRoom : holdingFull).add(a);
+            else (a.roomFor(memory) ? withRoom : full).add(a);
         }
         warm.sort(Comparator.comparingInt((Announcement a) -> -free(a, a.load(function), sentSinceAnnounce)).thenComparing(Announcement::invoker));
-        holding.sort(Comparator.comparingInt((Announcement a) -> a.load(function).waiting()).thenComparing(Announcement::invoker));
-        rest.sort(Comparator.comparingInt(Announcement::totalReplicas).thenComparing(Announcement::invoker));
+        Comparator<Announcement> shortestQueue = Comparator.comparingInt((Announcement a) -> a.load(function).waiting()).thenComparing(Announcement::invoker);
+        Comparator<Announcement> mostRoom = Comparator.comparingLong((Announcement a) -> -a.memoryFree())
+                .thenComparingInt(Announcement::totalReplicas).thenComparing(Announcement::invoker);
+        holdingWithRoom.sort(shortestQueue);
+        withRoom.sort(mostRoom);
+        holdingFull.sort(shortestQueue);
+        full.sort(mostRoom);
         List<Announcement> order = new ArrayList<>(warm);
-        order.addAll(holding);
-        order.addAll(rest);
+        order.addAll(holdingWithRoom);
+        order.addAll(withRoom);
+        order.addAll(holdingFull);
         order.addAll(full);
         return order;
     }
 
+    /**
+     * The most replicas of the function {@code target} may run: maxScale less those the other
+     * invokers run or are starting (at least 0, which lets a call there only wait for a slot).
+     */
+    public static int replicaLimit(String function, int maxScale, List<Announcement> invokers, Announcement target) {
+        int elsewhere = 0;
+        for (Announcement a : invokers) {
+            if (a.invoker().equals(target.invoker())) continue;
+            Announcement.Load l = a.load(function);
+            if (l != null) elsewhere += l.replicas() + l.starting();
+        }
+        return Math.max(0, maxScale - elsewhere);
+    }
     private static int free(Announcement a, Announcement.Load l, Map<String, Integer> sent) {
         // The announcement counts calls running when it was made; calls this gateway sent since
         // may be among them or not, so assume the larger of the two.

@@ -23,6 +23,7 @@ import java.util.List;
  */
 public final class RemoteInvoker {
     private static final String VERSION_HEADER = InvocationRoutes.VERSION_HEADER;
+    private static final String REPLICA_LIMIT_HEADER = InvocationRoutes.REPLICA_LIMIT_HEADER;
     private static final String INVOKER_ERROR_HEADER = InvocationRoutes.INVOKER_ERROR_HEADER;
     private static final String NOT_HERE = InvocationRoutes.NOT_HERE;
 
@@ -46,11 +47,12 @@ public final class RemoteInvoker {
      * connection (kept alive and reused, like the invoker's own to its sandboxes) goes back to
      * the pool once the body has been read to its end.
      */
-    public StreamedResponse invokeStreaming(String baseUrl, FunctionDeployment d, InvocationRequest call)
+    public StreamedResponse invokeStreaming(String baseUrl, FunctionDeployment d, InvocationRequest call, int replicaLimit)
             throws NotReached, InvocationException {
         InvocationRequest there = new InvocationRequest(call.callId(), call.method(), "/internal/fn/" + d.name() + call.path(), call.query(),
-                withoutVersion(call.headers()), call.body(), call.bodyStream(), call.bodyLength());
+                withoutInternalHeaders(call.headers()), call.body(), call.bodyStream(), call.bodyLength());
         List<HttpMessage.Header> extra = List.of(new HttpMessage.Header(VERSION_HEADER, Long.toString(d.version())),
+                new HttpMessage.Header(REPLICA_LIMIT_HEADER, Integer.toString(replicaLimit)),
                 new HttpMessage.Header("X-Call-Id", call.callId()));
         UnixHttpConnection c = take(baseUrl);
         StreamedResponse r;
@@ -73,11 +75,12 @@ public final class RemoteInvoker {
         return new StreamedResponse(r.status(), headers, r.contentLength(), returningAtEnd(r.body(), baseUrl, c));
     }
 
-    private static List<HttpMessage.Header> withoutVersion(List<HttpMessage.Header> headers) {
+    private static List<HttpMessage.Header> withoutInternalHeaders(List<HttpMessage.Header> headers) {
         List<HttpMessage.Header> out = new ArrayList<>(headers.size());
         for (HttpMessage.Header h : headers) {
             String n = h.name();
-            if (!n.equalsIgnoreCase(VERSION_HEADER) && !n.equalsIgnoreCase("X-Call-Id")) out.add(h);
+            // The caller's own copies of Skiff's internal headers must not steer the invoker.
+            if (!n.equalsIgnoreCase(VERSION_HEADER) && !n.equalsIgnoreCase(REPLICA_LIMIT_HEADER) && !n.equalsIgnoreCase("X-Call-Id")) out.add(h);
         }
         return out;
     }

@@ -56,6 +56,9 @@ public class AutoscalerRole {
     @Inject
     SkiffConfig config;
 
+    @Inject
+    dev.skiff.server.cluster.InvokerRegistry invokers;
+
     private boolean enabled;
 
     private final Autoscaler autoscaler = new Autoscaler();
@@ -115,14 +118,15 @@ public class AutoscalerRole {
             syncFunctions(now);
             for (var e : autoscaler.decideAll(now, Map.of()).entrySet()) {
                 String function = e.getKey();
-                if (guards.waitingForSamples(function, now)) continue;
+                if (!guards.reported(function, now)) continue;
                 Decision d = guards.adjust(function, e.getValue(), now);
                 Decision before = latest.put(function, d);
                 gauges(function);
                 if (before == null || before.desiredReplicas() != d.desiredReplicas() || before.panicking() != d.panicking()) {
                     LOG.infof("%s: %d replicas wanted%s (%s)", function, d.desiredReplicas(), d.panicking() ? ", panicking" : "", d.reason());
                 }
-                decisions.send(KafkaRecord.of(function, ScaleMessages.decision(function, d, now, guards.reportingInvokers(function, now))));
+                decisions.send(KafkaRecord.of(function, ScaleMessages.decision(function, d, now,
+                        ReplicaSpread.targets(d.desiredReplicas(), guards.replicasByInvoker(function, now), room(function)))));
             }
         } catch (RuntimeException e) {
             // The timer must survive anything (a broker that is down included): next second, again.
@@ -146,6 +150,15 @@ public class AutoscalerRole {
                 guards.forget(f);
             }
         }
+    }
+
+    /** How many more replicas of the function fit on each invoker that announced itself (memory left / the function's limit). */
+    private Map<String, Integer> room(String function) {
+        Map<String, Integer> room = new java.util.HashMap<>();
+        long memory = store.get(function).map(s -> s.deployment().config().memoryBytes()).orElse(0L);
+        if (memory <= 0) return room;
+        for (var a : invokers.live(null)) room.put(a.invoker(), (int) Math.max(0, Math.min(Integer.MAX_VALUE, a.memoryFree() / memory)));
+        return room;
     }
 
     private void gauges(String function) {

@@ -14,17 +14,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code now}; thread-safe):
  *
  * <ul>
- *   <li>no decision for a function before its invokers had a chance to report it (a sample, or
- *       sampleMaxAge since the role first saw it): a decision made from nothing would say zero;
+ *   <li>no decision for a function without a fresh sample of it ({@link #reported}): a decision
+ *       made from nothing would say zero;
  *   <li>a deploy, and the role's own (re)start, count as a call: a replica that exists then
  *       stays for stableWindow + scaleToZeroGrace (so the replica a deploy waited for, or every
  *       idle replica when the autoscaler comes back, is not stopped at the first decision); it
  *       never starts one: with no replica reported, zero stays zero;
- *   <li>how many invokers reported a function lately, to spread the decision over them.
+ *   <li>which invokers reported a function lately, and their replicas, to spread the decision over them.
  * </ul>
  */
 final class DecisionGuards {
-    private record Known(Instant firstSeen, Instant keepOneUntil, Duration sampleMaxAge) {}
+    private record Known(Instant keepOneUntil, Duration sampleMaxAge) {}
 
     private final Map<String, Known> functions = new ConcurrentHashMap<>();
     /** The latest sample of each invoker, per function. */
@@ -46,8 +46,7 @@ final class DecisionGuards {
     void deployed(String function, ScalingConfig config, Instant deployedAt, Instant now) {
         Instant since = deployedAt.isAfter(startedAt) ? deployedAt : startedAt;
         Instant keepOneUntil = since.plus(config.stableWindow()).plus(config.scaleToZeroGrace());
-        functions.compute(function, (f, known) ->
-                new Known(known == null ? now : known.firstSeen(), keepOneUntil, config.sampleMaxAge()));
+        functions.put(function, new Known(keepOneUntil, config.sampleMaxAge()));
     }
 
     void forget(String function) {
@@ -60,11 +59,6 @@ final class DecisionGuards {
         lastSamples.computeIfAbsent(sample.function(), f -> new ConcurrentHashMap<>()).put(sample.invoker(), sample);
     }
 
-    boolean waitingForSamples(String function, Instant now) {
-        Known known = functions.get(function);
-        return known != null && !lastSamples.containsKey(function) && now.isBefore(known.firstSeen().plus(known.sampleMaxAge()));
-    }
-
     /** The decision to publish: {@code d}, or 1 instead of 0 while a deploy or restart keeps the last replica. */
     Decision adjust(String function, Decision d, Instant now) {
         Known known = functions.get(function);
@@ -75,9 +69,22 @@ final class DecisionGuards {
                 d.reason() + "; keeps 1 after a deploy or an autoscaler restart");
     }
 
-    /** Invokers whose latest sample of the function is fresh (at least 1): the decision is spread over them. */
-    int reportingInvokers(String function, Instant now) {
-        return Math.max(1, (int) fresh(function, now).count());
+    /**
+     * Whether some invoker's sample of the function is fresh. Samples are keyed by function, so
+     * with several autoscalers (one beside each gateway, one consumer group) each function's
+     * samples reach exactly one of them: the others must not decide for it, or their decision
+     * "nothing reported, so zero" stops the replicas the first one wants. A function nobody runs
+     * needs no decision either: its first call starts it.
+     */
+    boolean reported(String function, Instant now) {
+        return fresh(function, now).findAny().isPresent();
+    }
+
+    /** Replicas per invoker whose latest sample of the function is fresh: the decision is spread over them. */
+    Map<String, Integer> replicasByInvoker(String function, Instant now) {
+        Map<String, Integer> byInvoker = new java.util.HashMap<>();
+        fresh(function, now).forEach(sample -> byInvoker.put(sample.invoker(), sample.replicas()));
+        return byInvoker;
     }
 
     int reportedReplicas(String function, Instant now) {

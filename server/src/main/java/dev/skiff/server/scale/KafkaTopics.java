@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import dev.skiff.server.cluster.FunctionCatalog;
+import dev.skiff.server.cluster.LogRecords;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -83,8 +84,16 @@ public class KafkaTopics {
                 TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(2 * 1024 * 1024)));
     }
 
+    /** What functions printed, from every invoker: a day of it, at most 256 MiB per partition. */
+    static NewTopic logsTopic() {
+        return new NewTopic(LogRecords.TOPIC, 3, (short) 1).configs(Map.of(
+                TopicConfig.RETENTION_MS_CONFIG, Long.toString(Duration.ofDays(1).toMillis()),
+                TopicConfig.RETENTION_BYTES_CONFIG, Long.toString(256L << 20),
+                TopicConfig.SEGMENT_BYTES_CONFIG, Long.toString(32L << 20)));
+    }
+
     private List<NewTopic> wanted() {
-        List<NewTopic> all = new java.util.ArrayList<>(List.of(metricsTopic(), scaleTopic(), invokersTopic(), functionsTopic(), packagesTopic()));
+        List<NewTopic> all = new java.util.ArrayList<>(List.of(metricsTopic(), scaleTopic(), invokersTopic(), functionsTopic(), packagesTopic(), logsTopic()));
         all.addAll(AsyncTopics.topics(asyncConfig, skiffConfig.maxBodyBytes()));
         return all;
     }

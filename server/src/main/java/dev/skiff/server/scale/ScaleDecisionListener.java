@@ -31,10 +31,12 @@ public class ScaleDecisionListener {
                 LOG.debugf("ignoring a decision for %s from %s ago", command.function(), age);
                 return;
             }
-            int change = invoker.scaleTo(command.function(), command.share());
+            var target = command.targetFor(invoker.invokerId());
+            if (target.isEmpty()) return;
+            int change = invoker.scaleTo(command.function(), target.getAsInt());
             if (change != 0) {
                 LOG.infof("%s: desired %d replicas%s%s, %s %d", command.function(), command.desired(),
-                        command.invokers() > 1 ? " over " + command.invokers() + " invokers" : "",
+                        command.targets().size() > 1 ? ", " + target.getAsInt() + " of them here" : "",
                         command.panicking() ? " (panic)" : "", change > 0 ? "starting" : "stopping", Math.abs(change));
             }
         } catch (ScaleMessages.MalformedMessage e) {

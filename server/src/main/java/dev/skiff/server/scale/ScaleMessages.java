@@ -8,6 +8,7 @@ import dev.skiff.autoscaler.Decision;
 import dev.skiff.autoscaler.LoadSample;
 import dev.skiff.invoker.ConcurrencySample;
 import java.time.Instant;
+import java.util.Map;
 import java.time.format.DateTimeParseException;
 
 /**
@@ -17,7 +18,8 @@ import java.time.format.DateTimeParseException;
  *
  * <pre>
  * fn.metrics  {"invoker":"host-123","function":"hello","at":"2026-11-22T23:00:00Z","inFlight":3,"queued":0,"replicas":1,"calls":12}
- * fn.scale    {"function":"hello","desired":4,"panicking":false,"stableConcurrency":2.5,"panicConcurrency":3.1,"at":"…","reason":"…","invokers":1}
+ * fn.scale    {"function":"hello","desired":4,"panicking":false,"stableConcurrency":2.5,"panicConcurrency":3.1,"at":"…","reason":"…",
+ *              "targets":{"host-123":3,"host-456":1}}
  * </pre>
  */
 public final class ScaleMessages {
@@ -34,12 +36,22 @@ public final class ScaleMessages {
 
     /**
      * What the invoker acts on: the desired replicas of one function in total, decided at
-     * {@code at}, and over how many invokers (those that reported it) they are to be spread.
+     * {@code at}, and how many each invoker that reported it should run ({@link ReplicaSpread}).
      */
-    public record ScaleCommand(String function, int desired, boolean panicking, Instant at, int invokers) {
-        /** This invoker's share: the total spread evenly, rounded up (never a replica short). */
-        public int share() {
-            return invokers <= 1 ? desired : (desired + invokers - 1) / invokers;
+    public record ScaleCommand(String function, int desired, boolean panicking, Instant at, Map<String, Integer> targets) {
+        public ScaleCommand {
+            targets = Map.copyOf(targets);
+        }
+
+        /**
+         * The replicas {@code invoker} should run: its target; the whole count when the decision
+         * names no invoker (nobody had reported the function); empty when it names others only:
+         * this invoker had not reported the function, so it leaves it to its calls.
+         */
+        public java.util.OptionalInt targetFor(String invoker) {
+            if (targets.isEmpty()) return java.util.OptionalInt.of(desired);
+            Integer t = targets.get(invoker);
+            return t == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(t);
         }
     }
 
@@ -50,11 +62,13 @@ public final class ScaleMessages {
         return n.toString();
     }
 
-    public static String decision(String function, Decision d, Instant at, int invokers) {
+    public static String decision(String function, Decision d, Instant at, Map<String, Integer> targets) {
         ObjectNode n = JSON.createObjectNode();
         n.put("function", function).put("desired", d.desiredReplicas()).put("panicking", d.panicking())
                 .put("stableConcurrency", finite(d.stableConcurrency())).put("panicConcurrency", finite(d.panicConcurrency()))
-                .put("at", at.toString()).put("reason", d.reason()).put("invokers", Math.max(1, invokers));
+                .put("at", at.toString()).put("reason", d.reason());
+        ObjectNode t = n.putObject("targets");
+        targets.forEach(t::put);
         return n.toString();
     }
 
@@ -67,10 +81,15 @@ public final class ScaleMessages {
     public static ScaleCommand parseDecision(String payload) throws MalformedMessage {
         JsonNode n = object(payload);
         JsonNode panicking = n.get("panicking");
-        // "invokers" is optional: without it, one invoker carries the whole count.
-        int invokers = n.has("invokers") ? Math.max(1, count(n, "invokers")) : 1;
+        // "targets" is optional: without it, whoever runs the function takes the whole count.
+        Map<String, Integer> targets = new java.util.HashMap<>();
+        JsonNode t = n.get("targets");
+        if (t != null && !t.isObject()) throw new MalformedMessage("'targets' is not an object of invoker: replicas");
+        if (t != null) {
+            for (var e : t.properties()) targets.put(e.getKey(), count(t, e.getKey()));
+        }
         return new ScaleCommand(text(n, "function"), count(n, "desired"), panicking != null && panicking.asBoolean(false),
-                instant(n, "at"), invokers);
+                instant(n, "at"), targets);
     }
 
     private static double finite(double v) {

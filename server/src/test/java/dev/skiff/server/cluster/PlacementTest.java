@@ -10,6 +10,11 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class PlacementTest {
+    private static final long MIB_128 = 128L << 20;
+
+    private static Announcement invokerWithRoom(String id, long memoryFree, Announcement.Load... loads) {
+        return new Announcement(id, "http://" + id, Instant.EPOCH, false, List.of(loads), memoryFree);
+    }
     private static Announcement invoker(String id, Announcement.Load... loads) {
         return new Announcement(id, "http://" + id, Instant.EPOCH, false, List.of(loads));
     }
@@ -19,7 +24,7 @@ class PlacementTest {
     }
 
     private static List<String> order(String fn, Map<String, Integer> sent, Announcement... invokers) {
-        return Placement.order(fn, 4, List.of(invokers), sent).stream().map(Announcement::invoker).toList();
+        return Placement.order(fn, MIB_128, List.of(invokers), sent).stream().map(Announcement::invoker).toList();
     }
 
     @Test
@@ -39,11 +44,29 @@ class PlacementTest {
     }
 
     @Test
-    void aHolderAtMaxScaleComesLastItsQueueIsTheOnlyThingLeftThere() {
-        var full = invoker("full", load("f", 4, 4, 1)); // 4 replicas = maxScale, all busy
-        var holder = invoker("holder", load("f", 1, 1, 1));
+    void maxScaleCountsAcrossTheClusterAnInvokerMayStartOnlyWhatTheOthersLeave() {
+        var a = invoker("a", load("f", 3, 3, 1), load("g", 2, 0, 1));
+        var b = invoker("b", new Announcement.Load("f", 1, 0, 1, 0, 0, 1)); // one starting
         var empty = invoker("empty");
-        assertEquals(List.of("holder", "empty", "full"), order("f", Map.of(), full, empty, holder));
+        List<Announcement> all = List.of(a, b, empty);
+        assertEquals(3, Placement.replicaLimit("f", 4, all, a), "a runs 3; b's starting one leaves a no more than it has");
+        assertEquals(1, Placement.replicaLimit("f", 4, all, b));
+        assertEquals(0, Placement.replicaLimit("f", 4, all, empty), "4 run elsewhere: a call there could only wait");
+        assertEquals(10, Placement.replicaLimit("h", 10, all, empty), "a function nobody runs may use all of its maxScale");
+        // At maxScale the calls wait where replicas are; the empty invoker is the last resort.
+        assertEquals(List.of("a", "b", "empty"), order("f", Map.of(), empty, a, b));
+    }
+
+    @Test
+    void aFullInvokerPassesColdStartsOnTheFunctionSpreadsWhenItsFirstInvokerIsFull() {
+        var fullHolder = invokerWithRoom("full-holder", 64L << 20, load("f", 2, 2, 1)); // 64 MiB left < 128
+        var roomy = invokerWithRoom("roomy", 4L << 30);
+        var roomier = invokerWithRoom("roomier", 8L << 30);
+        var fullEmpty = invokerWithRoom("full-empty", 0);
+        assertEquals(List.of("roomier", "roomy", "full-holder", "full-empty"), order("f", Map.of(), fullEmpty, fullHolder, roomy, roomier));
+        var roomyHolder = invokerWithRoom("roomy-holder", 1L << 30, load("f", 1, 1, 1));
+        assertEquals(List.of("roomy-holder", "roomier", "roomy", "full-holder", "full-empty"),
+                order("f", Map.of(), fullEmpty, fullHolder, roomy, roomier, roomyHolder), "a holder with room first: gather");
     }
 
     @Test
@@ -57,7 +80,7 @@ class PlacementTest {
     @Test
     void announcementsRoundTripAndJunkIsRefusedWithAReason() {
         var a = new Announcement("host-1", "http://10.0.0.7:8080", Instant.parse("2026-11-23T00:00:00Z"), false,
-                List.of(new Announcement.Load("f", 3, 2, 1, 1, 0, 4)));
+                List.of(new Announcement.Load("f", 3, 2, 1, 1, 0, 4)), 3L << 30);
         Announcement back = Announcement.parse(a.toJson());
         assertEquals(a, back);
         assertEquals(7, back.load("f").freeSlots());

@@ -8,6 +8,7 @@ import dev.skiff.autoscaler.Decision;
 import dev.skiff.autoscaler.LoadSample;
 import dev.skiff.autoscaler.ScalingConfig;
 import java.time.Instant;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The role's guards around the decision, with a made-up clock. Defaults: stableWindow 60 s, grace 30 s, sampleMaxAge 3 s. */
@@ -25,15 +26,16 @@ class DecisionGuardsTest {
     }
 
     @Test
-    void noDecisionBeforeTheInvokersCouldReport() {
+    void noDecisionWithoutAFreshSampleNotEvenLongAfterTheStart() {
         DecisionGuards guards = new DecisionGuards(T0);
         guards.deployed("f", CONFIG, at(-600), at(0));
-        assertTrue(guards.waitingForSamples("f", at(1)));
+        assertFalse(guards.reported("f", at(1)));
         guards.observed(sample("a", 1, 1));
-        assertFalse(guards.waitingForSamples("f", at(1)), "a sample arrived");
+        assertTrue(guards.reported("f", at(2)), "a sample arrived");
+        assertFalse(guards.reported("f", at(4)), "it aged out: the function's samples go to another autoscaler now, or nobody runs it");
         DecisionGuards silent = new DecisionGuards(T0);
         silent.deployed("f", CONFIG, at(-600), at(0));
-        assertFalse(silent.waitingForSamples("f", at(3)), "after sampleMaxAge a silent function is decided anyway");
+        assertFalse(silent.reported("f", at(600)), "another autoscaler gets this function's samples: this one never decides it");
     }
 
     @Test
@@ -60,11 +62,11 @@ class DecisionGuardsTest {
     void theDecisionIsSpreadOverTheInvokersThatReportedLately() {
         DecisionGuards guards = new DecisionGuards(T0);
         guards.deployed("f", CONFIG, T0, at(0));
-        assertEquals(1, guards.reportingInvokers("f", at(1)));
+        assertEquals(Map.of(), guards.replicasByInvoker("f", at(1)));
         guards.observed(sample("a", 1, 1));
         guards.observed(sample("b", 2, 1));
-        assertEquals(2, guards.reportingInvokers("f", at(3)));
-        assertEquals(1, guards.reportingInvokers("f", at(4)), "a's sample is 3 s old: it aged out");
+        assertEquals(Map.of("a", 1, "b", 1), guards.replicasByInvoker("f", at(3)));
+        assertEquals(Map.of("b", 1), guards.replicasByInvoker("f", at(4)), "a's sample is 3 s old: it aged out");
         guards.forget("f");
         assertEquals(0, guards.reportedReplicas("f", at(4)));
     }

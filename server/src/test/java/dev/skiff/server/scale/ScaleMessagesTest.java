@@ -8,6 +8,7 @@ import dev.skiff.autoscaler.Decision;
 import dev.skiff.autoscaler.LoadSample;
 import dev.skiff.invoker.ConcurrencySample;
 import java.time.Instant;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -23,18 +24,19 @@ class ScaleMessagesTest {
     }
 
     @Test
-    void aDecisionReadsBackAndIsSpreadOverTheInvokers() throws Exception {
-        String json = ScaleMessages.decision("hello", new Decision(5, true, 1.5, 7.25, 4, "panic"), AT, 2);
+    void aDecisionReadsBackWithEachInvokersTarget() throws Exception {
+        String json = ScaleMessages.decision("hello", new Decision(5, true, 1.5, 7.25, 4, "panic"), AT, Map.of("a", 4, "b", 1));
         ScaleMessages.ScaleCommand command = ScaleMessages.parseDecision(json);
-        assertEquals(new ScaleMessages.ScaleCommand("hello", 5, true, AT, 2), command);
-        assertEquals(3, command.share(), "rounded up: never a replica short");
+        assertEquals(new ScaleMessages.ScaleCommand("hello", 5, true, AT, Map.of("a", 4, "b", 1)), command);
+        assertEquals(java.util.OptionalInt.of(4), command.targetFor("a"));
+        assertEquals(java.util.OptionalInt.empty(), command.targetFor("c"), "an invoker the decision does not name leaves the function alone");
         assertTrue(json.contains("\"stableConcurrency\":1.5") && json.contains("\"reason\":\"panic\""), json);
     }
 
     @Test
-    void aDecisionWithoutInvokersIsForOneInvoker() throws Exception {
+    void aDecisionWithoutTargetsIsForWhoeverRunsTheFunction() throws Exception {
         var command = ScaleMessages.parseDecision("{\"function\":\"f\",\"desired\":4,\"at\":\"" + AT + "\"}");
-        assertEquals(4, command.share());
+        assertEquals(java.util.OptionalInt.of(4), command.targetFor("any"));
     }
 
     @ParameterizedTest
