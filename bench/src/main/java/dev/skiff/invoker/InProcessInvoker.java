@@ -37,6 +37,7 @@ public final class InProcessInvoker implements AutoCloseable {
             @Override public boolean autoscalerEnabled() { return false; }
             @Override public Role role() { return Role.ALL; }
             @Override public java.util.Optional<String> advertisedUrl() { return java.util.Optional.empty(); }
+            @Override public java.util.Optional<io.quarkus.runtime.configuration.MemorySize> replicaMemory() { return java.util.Optional.empty(); }
             @Override public Duration invokerTimeout() { return Duration.ofSeconds(3); }
             @Override public Auth auth() { return () -> dataDir.resolve("credentials"); }
         };
