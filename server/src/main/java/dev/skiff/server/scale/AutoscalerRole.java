@@ -1,6 +1,7 @@
 package dev.skiff.server.scale;
 
 import dev.skiff.autoscaler.Autoscaler;
+import dev.skiff.autoscaler.Backlog;
 import dev.skiff.autoscaler.Decision;
 import dev.skiff.autoscaler.LoadSample;
 import dev.skiff.gateway.FunctionStore;
@@ -15,6 +16,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.time.Instant;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -64,6 +66,7 @@ public class AutoscalerRole {
     private final Autoscaler autoscaler = new Autoscaler();
     private final Map<String, Decision> latest = new ConcurrentHashMap<>();
     private final DecisionGuards guards = new DecisionGuards(Instant.now());
+    private final BacklogSignal backlogs = new BacklogSignal();
     private final Set<String> gauged = ConcurrentHashMap.newKeySet();
     private volatile boolean paused;
     private ScheduledExecutorService timer;
@@ -88,6 +91,7 @@ public class AutoscalerRole {
         paused = true;
         for (String f : autoscaler.functions()) autoscaler.forget(f);
         latest.clear();
+        backlogs.clear();
     }
 
     public void resume() {
@@ -99,7 +103,12 @@ public class AutoscalerRole {
     public void onSample(String payload) {
         if (!enabled || paused) return;
         try {
-            LoadSample sample = ScaleMessages.parseSample(payload);
+            Object metric = ScaleMessages.parseMetric(payload);
+            if (metric instanceof Backlog b) {
+                backlogs.observed(b);
+                return;
+            }
+            LoadSample sample = (LoadSample) metric;
             Optional<String> skipped = autoscaler.observe(sample);
             if (skipped.isEmpty()) guards.observed(sample);
             // A function deleted or not yet seen by this role: normal for a second or so, not worth a warning.
@@ -118,8 +127,14 @@ public class AutoscalerRole {
             syncFunctions(now);
             for (var e : autoscaler.decideAll(now, Map.of()).entrySet()) {
                 String function = e.getKey();
-                if (!guards.reported(function, now)) continue;
+                var config = store.get(function).map(s -> s.deployment().config()).orElse(null);
+                if (config == null) continue;
+                List<Backlog> waiting = backlogs.fresh(function, now, config.scaling().sampleMaxAge());
+                // Backlogs are keyed by function on fn.metrics like samples: the same autoscaler gets both.
+                if (!guards.reported(function, now) && waiting.isEmpty()) continue;
                 Decision d = guards.adjust(function, e.getValue(), now);
+                d = Backlog.atLeast(d, Backlog.replicasFor(waiting, config.concurrency(), config.maxScale()),
+                        waiting.stream().mapToLong(Backlog::lag).sum());
                 Decision before = latest.put(function, d);
                 gauges(function);
                 if (before == null || before.desiredReplicas() != d.desiredReplicas() || before.panicking() != d.panicking()) {
@@ -148,6 +163,7 @@ public class AutoscalerRole {
                 autoscaler.forget(f);
                 latest.remove(f);
                 guards.forget(f);
+                backlogs.forget(f);
             }
         }
     }

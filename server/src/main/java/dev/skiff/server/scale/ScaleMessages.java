@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skiff.autoscaler.Backlog;
 import dev.skiff.autoscaler.Decision;
 import dev.skiff.autoscaler.LoadSample;
 import dev.skiff.invoker.ConcurrencySample;
@@ -18,6 +19,7 @@ import java.time.format.DateTimeParseException;
  *
  * <pre>
  * fn.metrics  {"invoker":"host-123","function":"hello","at":"2026-11-22T23:00:00Z","inFlight":3,"queued":0,"replicas":1,"calls":12}
+ *             {"kind":"backlog","source":"node-7/orders","function":"hello","at":"…","lag":250,"lagThreshold":100,"maxInFlight":8}
  * fn.scale    {"function":"hello","desired":4,"panicking":false,"stableConcurrency":2.5,"panicConcurrency":3.1,"at":"…","reason":"…",
  *              "targets":{"host-123":3,"host-456":1}}
  * </pre>
@@ -72,8 +74,30 @@ public final class ScaleMessages {
         return n.toString();
     }
 
-    public static LoadSample parseSample(String payload) throws MalformedMessage {
+    public static String backlog(Backlog b) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("kind", "backlog").put("source", b.source()).put("function", b.function()).put("at", b.at().toString())
+                .put("lag", b.lag()).put("lagThreshold", b.lagThreshold()).put("maxInFlight", b.maxInFlight());
+        return n.toString();
+    }
+
+    /** A record of fn.metrics: an invoker's {@link LoadSample}, or a trigger's {@link Backlog} ("kind":"backlog"). */
+    public static Object parseMetric(String payload) throws MalformedMessage {
         JsonNode n = object(payload);
+        if (!"backlog".equals(n.path("kind").asText())) return parseSample(n);
+        try {
+            return new Backlog(text(n, "source"), text(n, "function"), instant(n, "at"), longCount(n, "lag"),
+                    count(n, "lagThreshold"), count(n, "maxInFlight"));
+        } catch (IllegalArgumentException e) {
+            throw new MalformedMessage(e.getMessage() + ": " + abbreviate(n.toString()));
+        }
+    }
+
+    public static LoadSample parseSample(String payload) throws MalformedMessage {
+        return parseSample(object(payload));
+    }
+
+    private static LoadSample parseSample(JsonNode n) throws MalformedMessage {
         return new LoadSample(text(n, "invoker"), text(n, "function"), instant(n, "at"), count(n, "inFlight"),
                 count(n, "queued"), count(n, "replicas"), longCount(n, "calls"));
     }

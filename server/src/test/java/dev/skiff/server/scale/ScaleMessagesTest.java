@@ -34,6 +34,17 @@ class ScaleMessagesTest {
     }
 
     @Test
+    void aBacklogReadsBackAndASampleIsStillASample() throws Exception {
+        var b = new dev.skiff.autoscaler.Backlog("node-7/orders", "hello", AT, 250, 100, 8);
+        assertEquals(b, ScaleMessages.parseMetric(ScaleMessages.backlog(b)));
+        String sample = ScaleMessages.sample(new ConcurrencySample("host-1", "hello", AT, 3, 2, 1, 12));
+        assertEquals(new LoadSample("host-1", "hello", AT, 3, 2, 1, 12), ScaleMessages.parseMetric(sample));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(ScaleMessages.MalformedMessage.class, () -> ScaleMessages.parseMetric(
+                "{\"kind\":\"backlog\",\"source\":\"s\",\"function\":\"f\",\"at\":\"" + AT + "\",\"lag\":5,\"lagThreshold\":0,\"maxInFlight\":1}"));
+        assertTrue(e.getMessage().contains("lagThreshold"), e.getMessage());
+    }
+
+    @Test
     void aDecisionWithoutTargetsIsForWhoeverRunsTheFunction() throws Exception {
         var command = ScaleMessages.parseDecision("{\"function\":\"f\",\"desired\":4,\"at\":\"" + AT + "\"}");
         assertEquals(java.util.OptionalInt.of(4), command.targetFor("any"));
