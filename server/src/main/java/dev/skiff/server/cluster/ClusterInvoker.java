@@ -82,7 +82,7 @@ public class ClusterInvoker implements Invoker {
             inFlight.incrementAndGet();
             boolean handedOver = false;
             try {
-                StreamedResponse r = remote.invokeStreaming(a.url(), d, call, replicaLimit);
+                StreamedResponse r = remote.invokeStreaming(a.url(), d, call, replicaLimit, deadline(d));
                 handedOver = true;
                 return new StreamedResponse(r.status(), r.headers(), r.contentLength(), countedUntilClosed(r.body(), inFlight));
             } catch (RemoteInvoker.NotReached e) {
@@ -124,6 +124,11 @@ public class ClusterInvoker implements Invoker {
         Map<String, AtomicInteger> counts = sent.get(function);
         if (counts != null) counts.forEach((id, n) -> mine.put(id, n.get()));
         return mine;
+    }
+
+    /** How long a call may take on a remote invoker: the function's timeout, the wait for a slot there, and a margin. */
+    private java.time.Duration deadline(FunctionDeployment d) {
+        return d.config().timeout().plus(config.queueTimeout()).plusSeconds(5);
     }
 
     private static boolean safeToRepeat(InvocationRequest call) {

@@ -39,6 +39,15 @@ public final class RemoteInvoker {
 
     private record Idle(UnixHttpConnection connection, long since) {}
 
+    /**
+     * Closes a connection whose call outlived its deadline: an invoker that froze or dropped off
+     * the network mid-call sends neither an answer nor a reset, and the call would wait for ever.
+     */
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("remote-call-watchdog").factory());
+    /** How long a warm-up may take on the invoker (it starts a replica). */
+    private static final java.time.Duration WARM_UP_DEADLINE = java.time.Duration.ofMinutes(2);
+
     /** Idle connections older than this are closed rather than reused (well under the invoker's idle timeout). */
     private static final long IDLE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
 
@@ -47,32 +56,46 @@ public final class RemoteInvoker {
      * connection (kept alive and reused, like the invoker's own to its sandboxes) goes back to
      * the pool once the body has been read to its end.
      */
-    public StreamedResponse invokeStreaming(String baseUrl, FunctionDeployment d, InvocationRequest call, int replicaLimit)
-            throws NotReached, InvocationException {
+    public StreamedResponse invokeStreaming(String baseUrl, FunctionDeployment d, InvocationRequest call, int replicaLimit,
+            java.time.Duration deadline) throws NotReached, InvocationException {
         InvocationRequest there = new InvocationRequest(call.callId(), call.method(), "/internal/fn/" + d.name() + call.path(), call.query(),
                 withoutInternalHeaders(call.headers()), call.body(), call.bodyStream(), call.bodyLength());
         List<HttpMessage.Header> extra = List.of(new HttpMessage.Header(VERSION_HEADER, Long.toString(d.version())),
                 new HttpMessage.Header(REPLICA_LIMIT_HEADER, Integer.toString(replicaLimit)),
                 new HttpMessage.Header("X-Call-Id", call.callId()));
         UnixHttpConnection c = take(baseUrl);
+        java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
+        var watchdog = WATCHDOG.schedule(() -> {
+            timedOut.set(true);
+            c.close();
+        }, deadline.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         StreamedResponse r;
         try {
             r = c.exchangeStreaming(there, extra);
         } catch (dev.skiff.invoker.RequestBodyException e) {
+            watchdog.cancel(false);
             c.close();
             throw new InvocationException(e.status(), "bad_request_body", e.getMessage());
         } catch (IOException e) {
+            watchdog.cancel(false);
             c.close();
+            if (timedOut.get()) throw silent(baseUrl, deadline);
             throw new InvocationException(502, "invoker_lost", "the invoker at " + baseUrl + " went away during the call: " + e.getMessage());
         }
         if (NOT_HERE.equals(HttpMessage.first(r.headers(), INVOKER_ERROR_HEADER))) {
+            watchdog.cancel(false);
             close(r.body());
             giveBack(baseUrl, c);
             throw new NotReached("the invoker at " + baseUrl + " does not have version " + d.version() + " of " + d.name() + " yet", null);
         }
         List<HttpMessage.Header> headers = new ArrayList<>();
         for (HttpMessage.Header h : r.headers()) if (!h.name().equalsIgnoreCase(INVOKER_ERROR_HEADER)) headers.add(h);
-        return new StreamedResponse(r.status(), headers, r.contentLength(), returningAtEnd(r.body(), baseUrl, c));
+        return new StreamedResponse(r.status(), headers, r.contentLength(), returningAtEnd(r.body(), baseUrl, c, watchdog));
+    }
+
+    private static InvocationException silent(String baseUrl, java.time.Duration deadline) {
+        return new InvocationException(504, "invoker_silent", "the invoker at " + baseUrl + " did not finish the call within "
+                + deadline.toSeconds() + " s (the function's timeout and queue wait, and a margin); the connection was dropped");
     }
 
     private static List<HttpMessage.Header> withoutInternalHeaders(List<HttpMessage.Header> headers) {
@@ -105,7 +128,7 @@ public final class RemoteInvoker {
     }
 
     /** The body; at its end the connection goes back to the pool, closed early it is drained a little or dropped. */
-    private InputStream returningAtEnd(InputStream body, String baseUrl, UnixHttpConnection c) {
+    private InputStream returningAtEnd(InputStream body, String baseUrl, UnixHttpConnection c, java.util.concurrent.Future<?> watchdog) {
         java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
         return new java.io.FilterInputStream(body) {
             @Override
@@ -120,10 +143,16 @@ public final class RemoteInvoker {
                 try {
                     n = super.read(b, off, len);
                 } catch (IOException e) {
-                    if (done.compareAndSet(false, true)) c.close();
+                    if (done.compareAndSet(false, true)) {
+                        watchdog.cancel(false);
+                        c.close();
+                    }
                     throw e;
                 }
-                if (n < 0 && done.compareAndSet(false, true)) giveBack(baseUrl, c);
+                if (n < 0 && done.compareAndSet(false, true)) {
+                    watchdog.cancel(false);
+                    giveBack(baseUrl, c);
+                }
                 return n;
             }
 
@@ -138,7 +167,10 @@ public final class RemoteInvoker {
                 } catch (IOException ignored) {
                     // dropped below
                 }
-                if (done.compareAndSet(false, true)) c.close();
+                if (done.compareAndSet(false, true)) {
+                    watchdog.cancel(false);
+                    c.close();
+                }
             }
         };
     }
@@ -148,12 +180,15 @@ public final class RemoteInvoker {
         InvocationRequest req = new InvocationRequest(java.util.UUID.randomUUID().toString(), "POST", "/internal/warmup/" + d.name(), "",
                 List.of(), new byte[0]);
         UnixHttpConnection c = take(baseUrl);
+        var watchdog = WATCHDOG.schedule(c::close, WARM_UP_DEADLINE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         dev.skiff.invoker.InvocationResponse resp;
         try {
             resp = c.exchange(req, List.of(new HttpMessage.Header(VERSION_HEADER, Long.toString(d.version()))));
         } catch (IOException e) {
             c.close();
             throw new InvocationException(502, "invoker_lost", "the invoker at " + baseUrl + " failed during warm-up: " + e.getMessage());
+        } finally {
+            watchdog.cancel(false);
         }
         giveBack(baseUrl, c);
         if (resp.status() / 100 == 2) return;
