@@ -66,6 +66,27 @@ public final class UnixHttpConnection implements Closeable {
         return new UnixHttpConnection(ch);
     }
 
+    /**
+     * Whether the other end is still there, checked without blocking: a pooled connection whose
+     * peer closed it (it restarted, or died) reads end-of-stream here, so the caller opens a new
+     * one instead of sending a call down a dead connection (where a POST could not be repeated,
+     * as nobody can tell whether it arrived). Only for an idle connection: no read may be running.
+     */
+    public boolean peerStillThere() {
+        try {
+            channel.configureBlocking(false);
+            int n;
+            try {
+                n = channel.read(java.nio.ByteBuffer.allocate(1));
+            } finally {
+                channel.configureBlocking(true);
+            }
+            return n == 0; // -1: closed by the peer; > 0: bytes nobody asked for, the exchange is out of step
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** True when the last exchange left the connection usable for another one. */
     public boolean reusable() {
         return reusable && channel.isOpen();

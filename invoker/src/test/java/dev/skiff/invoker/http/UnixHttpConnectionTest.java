@@ -352,4 +352,32 @@ class UnixHttpConnectionTest {
             }
         }
     }
+
+    @Test
+    void aPooledConnectionTellsWhetherItsPeerIsStillThere() throws Exception {
+        try (java.net.ServerSocket server = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            CompletableFuture<java.net.Socket> accepted = CompletableFuture.supplyAsync(() -> {
+                try {
+                    java.net.Socket s = server.accept();
+                    byte[] buf = new byte[4096];
+                    int n = s.getInputStream().read(buf); // the request (small: one read)
+                    if (n <= 0) throw new IOException("no request");
+                    s.getOutputStream().write(OK_HELLO.getBytes(UTF_8));
+                    s.getOutputStream().flush();
+                    return s;
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            UnixHttpConnection c = UnixHttpConnection.open(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), server.getLocalPort()), 1000);
+            assertEquals("hello", text(exchange(c, get("/"))));
+            java.net.Socket peer = accepted.get(10, TimeUnit.SECONDS);
+            assertTrue(c.reusable() && c.peerStillThere(), "an idle keep-alive connection whose peer is up");
+            peer.close(); // the invoker restarted, or died
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (c.peerStillThere() && System.nanoTime() < deadline) Thread.sleep(10);
+            assertFalse(c.peerStillThere(), "the peer's close is seen before the connection is used again");
+            c.close();
+        }
+    }
 }

@@ -111,7 +111,7 @@ public final class RemoteInvoker {
     private UnixHttpConnection take(String baseUrl) throws NotReached {
         var pool = idle.computeIfAbsent(baseUrl, k -> new java.util.concurrent.ConcurrentLinkedDeque<>());
         for (Idle i; (i = pool.pollFirst()) != null; ) {
-            if (System.nanoTime() - i.since() < IDLE_NANOS && i.connection().reusable()) return i.connection();
+            if (System.nanoTime() - i.since() < IDLE_NANOS && i.connection().reusable() && i.connection().peerStillThere()) return i.connection();
             i.connection().close();
         }
         URI u = URI.create(baseUrl);
