@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -20,11 +22,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.AuthorizationException;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.OutOfOrderSequenceException;
-import org.apache.kafka.common.errors.ProducerFencedException;
-import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.jboss.logging.Logger;
 
@@ -33,9 +30,9 @@ import org.jboss.logging.Logger;
  * a polled batch is run to its outcomes (calls in parallel as the ordering allows, retries in
  * place), then its result and dead-letter records and its offsets go in one transaction
  * ({@code sendOffsetsToTransaction} with the consumer's group metadata, so a zombie from an older
- * generation is fenced). Any failure aborts the transaction and seeks back to the batch's start,
- * which is the last committed offset: the batch is run again and its results written again, but
- * only the committed copy is visible to {@code read_committed} readers.
+ * generation is fenced). Any failure aborts the transaction (a new producer with the same
+ * transactional id) and seeks back to the group's committed offsets: the batch is run again and
+ * its results written again, but only the committed copy is visible to {@code read_committed} readers.
  *
  * <p>The function itself may run more than once for a record (after an abort or a crash): only
  * what lands on the result topic is exactly-once. There is no polling while a batch runs (the
@@ -47,6 +44,8 @@ final class ExactlyOnceLoop extends TriggerLoop {
     private final Supplier<KafkaProducer<byte[], byte[]>> newProducer;
     private KafkaProducer<byte[], byte[]> producer;
     private final ExecutorService tasks;
+    /** The first offsets of a batch that did not commit: where to look for the committed offsets before polling again. */
+    private Map<TopicPartition, Long> rewind;
     /** Set to make the running batch stand down (a stop). */
     private volatile boolean abandon;
 
@@ -75,8 +74,11 @@ final class ExactlyOnceLoop extends TriggerLoop {
                 try {
                     if (producer == null) {
                         producer = newProducer.get();
-                        producer.initTransactions(); // fences an older producer of the same trigger on this node, aborting its open transaction
+                        // Fences an older producer of this trigger on this node: its open transaction is
+                        // aborted, or, when its commit had reached the coordinator, completed.
+                        producer.initTransactions();
                     }
+                    if (rewind != null) rewindToCommitted();
                     ConsumerRecords<byte[], byte[]> batch = consumer.poll(Duration.ofMillis(200));
                     refreshLag();
                     if (!batch.isEmpty()) runBatch(batch);
@@ -142,7 +144,7 @@ final class ExactlyOnceLoop extends TriggerLoop {
                     functionGone = true;
                     running = false;
                 }
-                seekBack(start); // nothing was written: the next owner (or run) starts the batch over
+                rewind = start; // nothing was written: the batch starts over
                 return;
             }
         }
@@ -155,34 +157,31 @@ final class ExactlyOnceLoop extends TriggerLoop {
             producer.sendOffsetsToTransaction(next, consumer.groupMetadata());
             producer.commitTransaction(); // flushes: every send above is in or the commit fails
             for (TriggerCall.Outcome o : outcomes) metrics.outcome(function, trigger.name(), o.kind());
-        } catch (ProducerFencedException | OutOfOrderSequenceException | InvalidProducerEpochException | AuthorizationException
-                | UnsupportedVersionException e) {
-            // Fatal for this producer: a newer one took the transactional id (or the broker says no). Start afresh.
-            LOG.warnf("trigger %s: transaction failed for good (%s); a new producer, and the batch again", describe(), e.toString());
-            closeProducer();
-            seekBack(start);
-            sleep(1000);
         } catch (KafkaException e) {
-            LOG.warnf("trigger %s: transaction aborted (%s); the batch again from the last commit", describe(), e.toString());
-            try {
-                producer.abortTransaction();
-            } catch (RuntimeException abortFailed) {
-                closeProducer(); // initTransactions on the next producer aborts what is left open
-            }
-            seekBack(start);
+            // The outcome may be unknown (a commit that timed out can still complete on the
+            // broker), so never simply re-run the batch: a fresh producer resolves the open
+            // transaction, then the group's committed offsets say where to go on from.
+            LOG.warnf("trigger %s: transaction failed (%s); going on from the last committed offsets", describe(), e.toString());
+            closeProducer();
+            rewind = start;
             sleep(1000); // not a hot loop of calls while, say, the result topic refuses the records
         }
     }
 
-    /** Back to the first record of the batch in each partition: the last committed offset. */
-    private void seekBack(Map<TopicPartition, Long> start) {
-        for (var e : start.entrySet()) {
-            try {
-                consumer.seek(e.getKey(), e.getValue());
-            } catch (IllegalStateException notAssigned) {
-                // gone in a rebalance: its next owner starts from the committed offset anyway
-            }
+    /**
+     * After a failed or abandoned batch: back to the committed offset of each partition of the
+     * batch (read with require_stable, as read_committed consumers do, so a transaction still in
+     * doubt is waited for), or the batch's first record where the group has committed nothing.
+     */
+    private void rewindToCommitted() {
+        Set<TopicPartition> parts = new HashSet<>(rewind.keySet());
+        parts.retainAll(consumer.assignment()); // a partition gone in a rebalance starts from its commit anyway
+        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(parts, Duration.ofSeconds(30));
+        for (TopicPartition tp : parts) {
+            OffsetAndMetadata o = committed.get(tp);
+            consumer.seek(tp, o != null ? o.offset() : rewind.get(tp));
         }
+        rewind = null;
     }
 
     private void closeProducer() {
