@@ -467,4 +467,102 @@ class TriggerTest {
                 () -> Math.max(0, committedQuietly("skiff-trigger-trig-eos-trig-eos", new TopicPartition("trig-eos", 0)))
                         + Math.max(0, committedQuietly("skiff-trigger-trig-eos-trig-eos", new TopicPartition("trig-eos", 1))) == n);
     }
+
+    @Test
+    void aBadTriggersSectionIsRefusedAtDeploy() throws Exception {
+        given().contentType("application/gzip").body(Functions.pack("trig-bad", """
+                triggers:
+                  - topic: orders
+                    bogus: 1
+                """, "def handle(e, c):\n    return 'x'\n"))
+                .when().put("/v1/functions/trig-bad").then().statusCode(400)
+                .body("error", org.hamcrest.Matchers.equalTo("unknown_key"))
+                .body("message", org.hamcrest.Matchers.containsString("'bogus'"));
+        given().contentType("application/gzip").body(Functions.pack("trig-bad", """
+                triggers:
+                  - topic: orders
+                    exactlyOnce: true
+                """, "def handle(e, c):\n    return 'x'\n"))
+                .when().put("/v1/functions/trig-bad").then().statusCode(400)
+                .body("message", org.hamcrest.Matchers.containsString("resultTopic"));
+    }
+
+    @Test
+    void aChangedTriggerIsRestartedWithItsNewConfig() throws Exception {
+        createTopic("trig-change", 1, Map.of());
+        String fn = """
+                def handle(event, context):
+                    return event.path
+                """;
+        String yaml = """
+                triggers:
+                  - topic: trig-change
+                    startFrom: earliest
+                    path: %s
+                    resultTopic: trig-change.out
+                """;
+        Functions.deploy("trig-change", yaml.formatted("/one"), fn);
+        produce("trig-change", null, "r1", Map.of());
+        assertEquals(1, read("trig-change.out", 1, Duration.ofSeconds(90), false).size());
+        given().contentType("application/gzip").body(Functions.pack("trig-change", yaml.formatted("/two"), fn))
+                .when().put("/v1/functions/trig-change").then().statusCode(200); // a new version of an existing function
+        await("the trigger restarted with the new path", Duration.ofSeconds(30),
+                () -> triggers.config("trig-change", "trig-change").map(t -> t.path().equals("/two")).orElse(false));
+        produce("trig-change", null, "r2", Map.of());
+        List<ConsumerRecord<byte[], byte[]>> out = read("trig-change.out", 2, Duration.ofSeconds(90), false);
+        assertEquals(List.of("/one", "/two"), out.stream().map(r -> text(r.value())).toList());
+        // The same group went on where the old consumer stopped: r1 was not delivered again.
+        await("both committed", Duration.ofSeconds(30),
+                () -> committedQuietly("skiff-trigger-trig-change-trig-change", new TopicPartition("trig-change", 0)) == 2);
+        assertEquals(2, read("trig-change.out", 3, Duration.ofSeconds(2), false).size());
+    }
+
+    @Test
+    void aRevokedPartitionsRunningRecordIsNotCommittedByItsOldOwner() throws Exception {
+        createTopic("trig-rebal", 2, Map.of());
+        Functions.deploy("trig-rebal", """
+                triggers:
+                  - topic: trig-rebal
+                    startFrom: earliest
+                    resultTopic: trig-rebal.out
+                """, """
+                import time
+                def handle(event, context):
+                    time.sleep(2)
+                    return event.body
+                """);
+        for (int p = 0; p < 2; p++) {
+            for (int i = 0; i < 8; i++) producer.send(new ProducerRecord<>("trig-rebal", p, null, utf8("p" + p + "-" + i))).get();
+        }
+        String group = "skiff-trigger-trig-rebal-trig-rebal";
+        read("trig-rebal.out", 2, Duration.ofSeconds(90), false); // both partitions are under way
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, LocalKafkaResource.bootstrapServers());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, org.apache.kafka.clients.consumer.CooperativeStickyAssignor.class.getName());
+        try (KafkaConsumer<byte[], byte[]> thief = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            thief.subscribe(List.of("trig-rebal"));
+            List<ConsumerRecord<byte[], byte[]>> seen = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (thief.assignment().isEmpty() && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : thief.poll(Duration.ofMillis(200))) seen.add(r);
+            }
+            assertEquals(1, thief.assignment().size(), "the second member got one partition");
+            TopicPartition taken = thief.assignment().iterator().next();
+            long atRevocation = committed(group, taken);
+            // The old owner's record that was running there finishes within 2 s: it must not be committed.
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (System.nanoTime() < end) {
+                for (ConsumerRecord<byte[], byte[]> r : thief.poll(Duration.ofMillis(200))) seen.add(r);
+                assertEquals(atRevocation, committed(group, taken), "the old owner committed a revoked partition");
+            }
+            // The new owner is handed everything from the committed offset on: nothing is skipped.
+            List<Long> offsets = seen.stream().filter(r -> r.partition() == taken.partition()).map(ConsumerRecord::offset).toList();
+            assertTrue(!offsets.isEmpty() && offsets.get(0) == Math.max(0, atRevocation), "first offset " + offsets + " vs " + atRevocation);
+        }
+        // The thief left without committing: the trigger takes the partition back and finishes both.
+        await("all committed", Duration.ofSeconds(120), () -> committedQuietly(group, new TopicPartition("trig-rebal", 0)) == 8
+                && committedQuietly(group, new TopicPartition("trig-rebal", 1)) == 8);
+    }
 }

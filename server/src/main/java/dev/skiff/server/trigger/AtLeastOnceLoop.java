@@ -47,7 +47,7 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
         super(function, trigger, consumer, call, metrics);
         this.producer = producer;
         this.tasks = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("trigger-" + function + "-" + trigger.name() + "-", 0).factory());
-        this.dispatcher = new LaneDispatcher<>(trigger.concurrency(), t -> tasks.execute(() -> process(t)));
+        this.dispatcher = new LaneDispatcher<>(trigger.concurrency(), this::execute);
         this.maxHeld = Math.max(100, 10 * trigger.concurrency());
     }
 
@@ -85,6 +85,14 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
                 LOG.debugf("closing the consumer of trigger %s: %s", describe(), e.toString());
             }
             producer.close(Duration.ofSeconds(2));
+        }
+    }
+
+    private void execute(Task t) {
+        try {
+            tasks.execute(() -> process(t));
+        } catch (java.util.concurrent.RejectedExecutionException stopped) {
+            // the loop has ended: the record was not committed, whoever reads the partition next runs it
         }
     }
 

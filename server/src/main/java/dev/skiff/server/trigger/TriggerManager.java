@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -85,7 +86,11 @@ public class TriggerManager {
                 Thread.currentThread().interrupt();
             }
         }
-        for (Key k : List.copyOf(running.keySet())) stop(k);
+        // All at once, then wait: each drains in parallel, so shutdown takes one drain, not one per trigger.
+        List<Running> all = List.copyOf(running.values());
+        running.clear();
+        for (Running r : all) r.loop().halt(DRAIN);
+        for (Running r : all) join(r);
     }
 
     /** Deploy, rollback, delete: reconcile soon, off the management API's thread (it holds the deploy lock). */
@@ -102,15 +107,13 @@ public class TriggerManager {
 
     /** Whether a consumer runs for the trigger now (for tests and diagnostics). */
     public boolean isRunning(String function, String trigger) {
-        Running r = running.get(new Key(function, trigger));
-        return r != null && r.thread().isAlive();
+        return config(function, trigger).isPresent();
     }
 
-    /** Reconciles now and waits for it (for tests that deploy and want the consumer in place). */
-    public void reconcileNow() {
-        synchronized (this) {
-            reconcile();
-        }
+    /** The config a trigger's running consumer was started with (for tests and diagnostics). */
+    public Optional<TriggerConfig> config(String function, String trigger) {
+        Running r = running.get(new Key(function, trigger));
+        return r != null && r.thread().isAlive() ? Optional.of(r.config()) : Optional.empty();
     }
 
     private void reconcileLoop() {
@@ -183,6 +186,10 @@ public class TriggerManager {
         Running r = running.remove(k);
         if (r == null) return;
         r.loop().halt(DRAIN);
+        join(r);
+    }
+
+    private void join(Running r) {
         try {
             r.thread().join(DRAIN.toMillis() + 15_000);
         } catch (InterruptedException e) {
