@@ -565,4 +565,37 @@ class TriggerTest {
         await("all committed", Duration.ofSeconds(120), () -> committedQuietly(group, new TopicPartition("trig-rebal", 0)) == 8
                 && committedQuietly(group, new TopicPartition("trig-rebal", 1)) == 8);
     }
+
+    @Test
+    void aTriggerOutlivesTheBrokerGoingAway() throws Exception {
+        createTopic("trig-down", 1, Map.of());
+        Functions.deploy("trig-down", """
+                triggers:
+                  - topic: trig-down
+                    startFrom: earliest
+                    resultTopic: trig-down.out
+                """, "def handle(e, c):\n    return 'up ' + e.body.decode()\n");
+        produce("trig-down", null, "before", Map.of());
+        assertEquals(1, read("trig-down.out", 1, Duration.ofSeconds(90), false).size());
+        LocalKafkaResource.stopBroker();
+        try {
+            Thread.sleep(6000);
+            assertTrue(triggers.isRunning("trig-down", "trig-down"), "the consumer died with the broker");
+        } finally {
+            LocalKafkaResource.startBrokerAgain();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (true) { // the test's own producer needs the broker back too
+            try {
+                produce("trig-down", null, "after", Map.of());
+                break;
+            } catch (Exception e) {
+                if (System.nanoTime() > deadline) throw e;
+            }
+        }
+        List<ConsumerRecord<byte[], byte[]>> out = read("trig-down.out", 2, Duration.ofSeconds(120), false);
+        assertEquals(List.of("up before", "up after"), out.stream().map(r -> text(r.value())).toList());
+        await("both committed", Duration.ofSeconds(60),
+                () -> committedQuietly("skiff-trigger-trig-down-trig-down", new TopicPartition("trig-down", 0)) == 2);
+    }
 }

@@ -59,6 +59,9 @@ public class TriggerClients {
         p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000);
         if (t.exactlyOnce()) {
             p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            // A batch runs between two polls (its retries included): give it longer than the default
+            // 5 min before the member counts as stuck and its transaction's offsets are refused.
+            p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) java.time.Duration.ofMinutes(30).toMillis());
         } else {
             // A gateway joining or leaving moves only the partitions that change hands; the others keep running.
             p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
