@@ -11,7 +11,6 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -19,7 +18,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -150,9 +148,8 @@ final class ExactlyOnceLoop extends TriggerLoop {
         }
         try {
             producer.beginTransaction();
-            List<Future<RecordMetadata>> sent = new ArrayList<>();
             for (TriggerCall.Outcome o : outcomes) {
-                if (o.output() != null) sent.add(producer.send(o.output()));
+                if (o.output() != null) producer.send(o.output()); // in input order: a key's results stay in order
             }
             producer.sendOffsetsToTransaction(next, consumer.groupMetadata());
             producer.commitTransaction(); // flushes: every send above is in or the commit fails
