@@ -422,6 +422,8 @@ class TriggerTest {
         await("the failing trigger stopped", Duration.ofSeconds(30), () -> !triggers.isRunning("trig-failing", "trig-failing"));
         // Its first record never succeeded: nothing past it was committed.
         assertTrue(committed("skiff-trigger-trig-failing-trig-failing", new TopicPartition("trig-failing", 0)) <= 0);
+        // A function that is gone is not the record's fault: its record being retried is not dead-lettered.
+        assertEquals(0, read("skiff.dlq.trig-failing", 1, Duration.ofSeconds(3), false).size());
     }
 
     @Test
