@@ -229,6 +229,7 @@ class TriggerTest {
                 .matcher(metrics).find(), metrics);
         assertTrue(Pattern.compile("(?m)^skiff_trigger_lag\\{function=\"trig-echo\",trigger=\"trig-in\"} 0").matcher(metrics).find(), metrics);
         assertEquals(0, triggers.backlog("trig-echo"));
+        assertTrue(triggers.backlogs().contains(new TriggerManager.TriggerBacklog("trig-echo", "trig-in", 0, 8)), triggers.backlogs().toString());
     }
 
     @Test

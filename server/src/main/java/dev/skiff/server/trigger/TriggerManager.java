@@ -105,6 +105,16 @@ public class TriggerManager {
         return sum;
     }
 
+    /** One trigger's backlog on this node, for whoever reports it to the autoscaler. */
+    public record TriggerBacklog(String function, String trigger, long lag, int concurrency) {}
+
+    /** Every trigger running on this node with its lag and how many records it runs at once. */
+    public List<TriggerBacklog> backlogs() {
+        return running.entrySet().stream()
+                .map(e -> new TriggerBacklog(e.getKey().function(), e.getKey().trigger(), e.getValue().loop().lag(), e.getValue().config().concurrency()))
+                .toList();
+    }
+
     /** Whether a consumer runs for the trigger now (for tests and diagnostics). */
     public boolean isRunning(String function, String trigger) {
         return config(function, trigger).isPresent();
