@@ -9,6 +9,7 @@ import java.util.Map;
  * A function's settings from its func.yaml, validated, with defaults filled in.
  * See {@link FunctionConfigParser} for the keys and their defaults. {@code tokenRequired} is
  * {@code auth: token}: calls need an API token (invoke or admin scope), checked by the gateway.
+ * {@code triggers}: Kafka topics whose records become calls (see {@link TriggerConfigParser}).
  */
 public record FunctionConfig(
         String name,
@@ -28,7 +29,8 @@ public record FunctionConfig(
         ScalingConfig scaling,
         boolean tokenRequired,
         ImageReference image,
-        List<String> command) {
+        List<String> command,
+        List<TriggerConfig> triggers) {
 
     /** The runtime name of a function that runs an OCI image instead of a language runtime. */
     public static final String IMAGE_RUNTIME = "image";
@@ -36,6 +38,15 @@ public record FunctionConfig(
     public FunctionConfig {
         env = Map.copyOf(env);
         command = List.copyOf(command);
+        triggers = triggers == null ? List.of() : List.copyOf(triggers);
+    }
+
+    /** A function without triggers (the shape before func.yaml had them). */
+    public FunctionConfig(String name, String runtime, String handler, long memoryBytes, int pids, int cpuMillis, int concurrency,
+            int maxScale, Duration timeout, Duration idleTimeout, Map<String, String> env, boolean outboundNetwork, int maxQueue,
+            int minScale, ScalingConfig scaling, boolean tokenRequired, ImageReference image, List<String> command) {
+        this(name, runtime, handler, memoryBytes, pids, cpuMillis, concurrency, maxScale, timeout, idleTimeout, env, outboundNetwork,
+                maxQueue, minScale, scaling, tokenRequired, image, command, List.of());
     }
 
     /** A function of a language runtime (no image, no command). */
@@ -43,7 +54,7 @@ public record FunctionConfig(
             int maxScale, Duration timeout, Duration idleTimeout, Map<String, String> env, boolean outboundNetwork, int maxQueue,
             int minScale, ScalingConfig scaling, boolean tokenRequired) {
         this(name, runtime, handler, memoryBytes, pids, cpuMillis, concurrency, maxScale, timeout, idleTimeout, env, outboundNetwork,
-                maxQueue, minScale, scaling, tokenRequired, null, List.of());
+                maxQueue, minScale, scaling, tokenRequired, null, List.of(), List.of());
     }
 
     /** Whether this function runs an OCI image (its rootfs and command) rather than a language runtime's FDK. */

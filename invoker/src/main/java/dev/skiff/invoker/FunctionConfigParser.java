@@ -35,13 +35,14 @@ import java.util.regex.Pattern;
  * network: none         # none: loopback only; outbound: may connect out (NAT), never to the host
  * scale: {target: 5}    # autoscaling knobs, checked by the autoscaler's ScalingConfig.fromMap
  * auth: none            # none: anyone may call it; token: calls need an API token (invoke or admin)
+ * triggers: [...]       # Kafka topics whose records become POST calls (see TriggerConfigParser)
  * </pre>
  */
 public final class FunctionConfigParser {
     public static final Pattern NAME = Pattern.compile("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
     private static final List<String> KEYS = List.of("name", "runtime", "handler", "memory", "pids", "cpu", "concurrency",
             "minScale", "maxScale", "maxQueue", "timeout", "idleTimeout", "env", "network", "scale", "auth",
-            "image", "command");
+            "image", "command", "triggers");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kKmMgG]i?|[bB])?");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -141,8 +142,9 @@ public final class FunctionConfigParser {
             throw new InvalidFunctionException("invalid_func_yaml", "auth must be 'none' (anyone may call the function) or 'token'"
                     + " (calls need an API token, from fn token create --scope invoke), got '" + auth + "'");
         }
+        List<TriggerConfig> triggers = TriggerConfigParser.parse(map.get("triggers"), name);
         return new FunctionConfig(name, runtime, handler, memory, pids, cpuMillis, concurrency, maxScale, timeout, idle, env,
-                network.equals("outbound"), maxQueue, minScale, scaling, auth.equals("token"), image, command);
+                network.equals("outbound"), maxQueue, minScale, scaling, auth.equals("token"), image, command, triggers);
     }
 
     /** command: a non-empty list of strings, only beside image (a language runtime has its own launcher). */

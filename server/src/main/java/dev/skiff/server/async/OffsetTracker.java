@@ -10,33 +10,33 @@ import java.util.TreeSet;
  * commit point, so a record is never skipped (at-least-once; the finished ones after it run again).
  * Not thread-safe: the caller synchronizes.
  */
-final class OffsetTracker {
+public final class OffsetTracker {
     private final TreeSet<Long> pending = new TreeSet<>();
     private long next = -1;
     private long committed = -1;
 
     /** A record handed out for processing. Offsets come in increasing order. */
-    void started(long offset) {
+    public void started(long offset) {
         pending.add(offset);
         next = Math.max(next, offset + 1);
     }
 
     /** The record is done: its outcome is safe on the broker. */
-    void finished(long offset) {
+    public void finished(long offset) {
         pending.remove(offset);
     }
 
-    int pending() {
+    public int pending() {
         return pending.size();
     }
 
     /** The offset to commit (the next record to read after a restart), or -1 when nothing new is done since the last commit. */
-    long toCommit() {
+    public long toCommit() {
         long point = pending.isEmpty() ? next : pending.first();
         return point > committed ? point : -1;
     }
 
-    void committed(long offset) {
+    public void committed(long offset) {
         committed = Math.max(committed, offset);
     }
 }

@@ -2,6 +2,7 @@ package dev.skiff.server.async;
 
 import java.time.Duration;
 import java.util.function.DoubleSupplier;
+import java.util.function.IntPredicate;
 
 /**
  * What happens after an attempt, as a pure function of its status and the attempt number (no
@@ -17,7 +18,7 @@ public record RetryPolicy(int maxAttempts, Duration base, Duration max) {
     public enum Verdict { SUCCEEDED, FAILED, RETRY, DEAD }
 
     public RetryPolicy {
-        if (maxAttempts < 1) throw new IllegalArgumentException("skiff.async.max-attempts must be at least 1");
+        if (maxAttempts < 1) throw new IllegalArgumentException("maxAttempts must be at least 1");
     }
 
     public static boolean retryable(int status) {
@@ -25,7 +26,12 @@ public record RetryPolicy(int maxAttempts, Duration base, Duration max) {
     }
 
     public Verdict verdict(int status, int attempt) {
-        if (!retryable(status)) return status < 400 ? Verdict.SUCCEEDED : Verdict.FAILED;
+        return verdict(status, attempt, RetryPolicy::retryable);
+    }
+
+    /** The same with the caller's choice of retried statuses (a Kafka trigger's {@code retry.on}). */
+    public Verdict verdict(int status, int attempt, IntPredicate retryable) {
+        if (!retryable.test(status)) return status < 400 ? Verdict.SUCCEEDED : Verdict.FAILED;
         return attempt < maxAttempts ? Verdict.RETRY : Verdict.DEAD;
     }
 

@@ -2,17 +2,13 @@ package dev.skiff.server.async;
 
 import java.time.Duration;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.jboss.logging.Logger;
@@ -32,16 +28,10 @@ import org.jboss.logging.Logger;
 final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
     private static final Logger LOG = Logger.getLogger(WorkerLoop.class);
 
-    /** A partition while this loop owns it; {@code revoked} tells its running records to stand down. */
-    private static final class Lane {
-        final OffsetTracker tracker = new OffsetTracker();
-        volatile boolean revoked;
-    }
-
     private final KafkaConsumer<String, byte[]> consumer;
     private final CallRunner runner;
     private final int maxInFlight;
-    private final Map<TopicPartition, Lane> lanes = new ConcurrentHashMap<>();
+    private final PartitionLanes lanes = new PartitionLanes();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final ExecutorService tasks = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("async-call-", 0).factory());
     private volatile boolean running = true;
@@ -72,7 +62,7 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
                 try {
                     throttle();
                     for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) take(r);
-                    commitDone(lanes.keySet());
+                    lanes.commitDone(consumer, lanes.owned());
                 } catch (WakeupException e) {
                     // halt()
                 } catch (RuntimeException e) {
@@ -83,13 +73,12 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
             long deadline = System.nanoTime() + drain.toNanos();
             while (inFlight.get() > 0 && System.nanoTime() < deadline) sleep(50);
             try {
-                commitDone(lanes.keySet());
+                lanes.commitDone(consumer, lanes.owned());
             } catch (RuntimeException e) {
                 LOG.infof("async worker: last commit failed (%s); the undone records run again elsewhere", e.toString());
             }
         } finally {
-            lanes.values().forEach(l -> l.revoked = true);
-            lanes.clear();
+            lanes.dropAll();
             tasks.shutdown(); // no interrupt: a call running now finishes and records its result
             try {
                 consumer.close(Duration.ofSeconds(5));
@@ -100,20 +89,17 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
     }
 
     private void take(ConsumerRecord<String, byte[]> r) {
-        Lane lane = lanes.get(new TopicPartition(r.topic(), r.partition()));
+        PartitionLanes.Lane lane = lanes.started(new TopicPartition(r.topic(), r.partition()), r.offset());
         if (lane == null) return; // revoked in this very poll
-        synchronized (lane) {
-            lane.tracker.started(r.offset());
-        }
         inFlight.incrementAndGet();
         tasks.execute(() -> process(lane, r));
     }
 
-    private void process(Lane lane, ConsumerRecord<String, byte[]> r) {
+    private void process(PartitionLanes.Lane lane, ConsumerRecord<String, byte[]> r) {
         try {
-            while (!lane.revoked) {
+            while (!lane.revoked()) {
                 try {
-                    runner.run(r, () -> lane.revoked);
+                    runner.run(r, lane::revoked);
                     break;
                 } catch (RuntimeException e) {
                     // A bug, not an outcome: the record stays uncommitted and is tried again, so it is not lost.
@@ -121,9 +107,7 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
                     Thread.sleep(5000);
                 }
             }
-            synchronized (lane) {
-                lane.tracker.finished(r.offset());
-            }
+            lane.finished(r.offset());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
@@ -140,31 +124,9 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
         }
     }
 
-    private void commitDone(Collection<TopicPartition> partitions) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (TopicPartition tp : partitions) {
-            Lane lane = lanes.get(tp);
-            if (lane == null) continue;
-            long point;
-            synchronized (lane) {
-                point = lane.tracker.toCommit();
-            }
-            if (point >= 0) offsets.put(tp, new OffsetAndMetadata(point));
-        }
-        if (offsets.isEmpty()) return;
-        consumer.commitSync(offsets, Duration.ofSeconds(5));
-        for (var e : offsets.entrySet()) {
-            Lane lane = lanes.get(e.getKey());
-            if (lane == null) continue;
-            synchronized (lane) {
-                lane.tracker.committed(e.getValue().offset());
-            }
-        }
-    }
-
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-        for (TopicPartition tp : partitions) lanes.put(tp, new Lane());
+        lanes.assigned(partitions);
         if (!partitions.isEmpty()) LOG.infof("async worker: took %s", partitions);
     }
 
@@ -173,7 +135,7 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
         // Commit what is done before the partitions go, so the next owner does not re-run it;
         // records still running there are re-run by the next owner (at-least-once).
         try {
-            commitDone(partitions);
+            lanes.commitDone(consumer, partitions);
         } catch (RuntimeException e) {
             LOG.infof("async worker: commit on revocation failed (%s)", e.toString());
         }
@@ -186,10 +148,7 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
     }
 
     private void drop(Collection<TopicPartition> partitions) {
-        for (TopicPartition tp : partitions) {
-            Lane lane = lanes.remove(tp);
-            if (lane != null) lane.revoked = true;
-        }
+        lanes.drop(partitions);
         if (!partitions.isEmpty()) LOG.infof("async worker: gave up %s", partitions);
     }
 

@@ -28,6 +28,16 @@ class RetryPolicyTest {
     }
 
     @Test
+    void theCallerMayChooseWhatIsRetried() {
+        // A trigger with retry.on: [4xx]: client errors are retried, server errors are final.
+        java.util.function.IntPredicate clientErrors = s -> s >= 400 && s < 500;
+        assertEquals(RetryPolicy.Verdict.RETRY, POLICY.verdict(404, 1, clientErrors));
+        assertEquals(RetryPolicy.Verdict.DEAD, POLICY.verdict(404, 5, clientErrors));
+        assertEquals(RetryPolicy.Verdict.FAILED, POLICY.verdict(500, 1, clientErrors));
+        assertEquals(RetryPolicy.Verdict.SUCCEEDED, POLICY.verdict(200, 1, clientErrors));
+    }
+
+    @Test
     void theCeilingDoublesEachAttemptUpToTheCap() {
         // random 0.999… gives the ceiling itself: 1 s, 2 s, 4 s, … 32 s, then the 60 s cap.
         assertEquals(1000, POLICY.backoff(1, () -> 0.9999999).toMillis());
