@@ -14,6 +14,7 @@ import java.util.Set;
  * @param startFrom      where a group without a committed offset starts
  * @param concurrency    records running at once in this trigger's consumer
  * @param resultTopic    null when the responses are not kept
+ * @param lagThreshold   records waiting per replica the autoscaler adds for this trigger's backlog (KEDA's lagThreshold)
  */
 public record TriggerConfig(
         String name,
@@ -26,7 +27,8 @@ public record TriggerConfig(
         Retry retry,
         String deadLetterTopic,
         String resultTopic,
-        boolean exactlyOnce) {
+        boolean exactlyOnce,
+        int lagThreshold) {
 
     public enum StartFrom { LATEST, EARLIEST }
 

@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
  *     deadLetterTopic: x.dlq   # default: skiff.dlq.FUNCTION
  *     resultTopic: x.out       # optional: the responses
  *     exactlyOnce: false       # true needs resultTopic
+ *     lagThreshold: 100        # records waiting per replica the backlog asks the autoscaler for
  * </pre>
  */
 public final class TriggerConfigParser {
@@ -36,7 +37,7 @@ public final class TriggerConfigParser {
     /** Names go into group ids, transactional ids and metric labels: the topic alphabet, shorter. */
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9._-]{1,100}");
     static final List<String> KEYS = List.of("topic", "topics", "name", "group", "startFrom", "ordering", "concurrency", "path",
-            "retry", "deadLetterTopic", "resultTopic", "exactlyOnce");
+            "retry", "deadLetterTopic", "resultTopic", "exactlyOnce", "lagThreshold");
     private static final List<String> RETRY_KEYS = List.of("maxAttempts", "backoff", "maxBackoff", "on");
 
     private TriggerConfigParser() {}
@@ -88,7 +89,8 @@ public final class TriggerConfigParser {
         if (topics.contains(dlq) || (result != null && topics.contains(result))) {
             throw invalid(where + ": the dead-letter and result topics must not be topics the trigger reads (it would feed itself)");
         }
-        return new TriggerConfig(name, topics, group, startFrom, ordering, concurrency, path, retry, dlq, result, exactlyOnce);
+        int lagThreshold = integer(map, "lagThreshold", 100, 1, 1_000_000, where);
+        return new TriggerConfig(name, topics, group, startFrom, ordering, concurrency, path, retry, dlq, result, exactlyOnce, lagThreshold);
     }
 
     private static List<String> topics(Map<?, ?> map, String where) throws InvalidFunctionException {

@@ -33,7 +33,7 @@ class TriggerConfigParserTest {
     void aBareTopicGetsTheDocumentedDefaults() throws Exception {
         TriggerConfig t = parse("triggers:\n  - topic: orders\n").get(0);
         assertEquals(new TriggerConfig("orders", List.of("orders"), "skiff-trigger-shop-orders", TriggerConfig.StartFrom.LATEST,
-                TriggerConfig.Ordering.PARTITION, 8, "/", TriggerConfig.Retry.DEFAULT, "skiff.dlq.shop", null, false), t);
+                TriggerConfig.Ordering.PARTITION, 8, "/", TriggerConfig.Retry.DEFAULT, "skiff.dlq.shop", null, false, 100), t);
         assertTrue(t.retry().retries(500) && t.retry().retries(429) && t.retry().retries(504));
         assertTrue(!t.retry().retries(404) && !t.retry().retries(200));
     }
@@ -53,10 +53,11 @@ class TriggerConfigParserTest {
                     deadLetterTopic: dead
                     resultTopic: out
                     exactlyOnce: true
+                    lagThreshold: 50
                 """).get(0);
         assertEquals(new TriggerConfig("both", List.of("a", "b.c"), "g1", TriggerConfig.StartFrom.EARLIEST, TriggerConfig.Ordering.KEY, 3,
                 "/hook", new TriggerConfig.Retry(2, Duration.ofMillis(50), Duration.ofMillis(200), Set.of(TriggerConfig.RetryOn.CLIENT_ERROR)),
-                "dead", "out", true), t);
+                "dead", "out", true, 50), t);
         assertTrue(t.retry().retries(404) && !t.retry().retries(500));
     }
 

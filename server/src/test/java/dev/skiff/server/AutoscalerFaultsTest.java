@@ -172,6 +172,26 @@ class AutoscalerFaultsTest {
         }
     }
 
+    @Test
+    void aTriggersBacklogScalesItsFunctionUpToWhatItsCallsCanFill() throws Exception {
+        // No calls at all, one replica: a trigger reporting 500 records waiting (100 per replica
+        // wanted), with 3 records in flight at most, asks for 3 replicas of concurrency 1: not 5
+        // (its calls could not fill them), not maxScale.
+        deploy("backlogged", "maxScale: 6\n", "");
+        try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (invoker.replicas("backlogged") < 3) {
+                if (System.nanoTime() > deadline) fail("no scale-up for the backlog: desired " + desired("backlogged") + ", replicas " + invoker.replicas("backlogged"));
+                producer.send(record("fn.metrics", "backlogged", "{\"kind\": \"backlog\", \"source\": \"node/orders\", \"function\": \"backlogged\","
+                        + " \"at\": \"" + Instant.now() + "\", \"lag\": 500, \"lagThreshold\": 100, \"maxInFlight\": 3}"));
+                Thread.sleep(200);
+            }
+            Thread.sleep(2000);
+            org.junit.jupiter.api.Assertions.assertEquals(3, invoker.replicas("backlogged"), "3 replicas: what 3 records in flight can fill");
+            org.junit.jupiter.api.Assertions.assertEquals(3, desired("backlogged"));
+        }
+    }
+
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     private static final Map<String, Map<String, Integer>> lastSeenTargets = new java.util.concurrent.ConcurrentHashMap<>();
 

@@ -31,6 +31,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -229,7 +230,21 @@ class TriggerTest {
                 .matcher(metrics).find(), metrics);
         assertTrue(Pattern.compile("(?m)^skiff_trigger_lag\\{function=\"trig-echo\",trigger=\"trig-in\"} 0").matcher(metrics).find(), metrics);
         assertEquals(0, triggers.backlog("trig-echo"));
-        assertTrue(triggers.backlogs().contains(new TriggerManager.TriggerBacklog("trig-echo", "trig-in", 0, 8)), triggers.backlogs().toString());
+        assertTrue(triggers.backlogs().contains(new TriggerManager.TriggerBacklog("trig-echo", "trig-in", 0, 8, 100)), triggers.backlogs().toString());
+        // The consumer reports its backlog to the autoscaler on fn.metrics, keyed by function.
+        try (KafkaConsumer<String, String> reports = new KafkaConsumer<>(Map.of("bootstrap.servers", LocalKafkaResource.bootstrapServers(),
+                "group.id", "backlog-reports-" + System.nanoTime(), "auto.offset.reset", "latest"), new StringDeserializer(), new StringDeserializer())) {
+            reports.subscribe(List.of("fn.metrics"));
+            long deadline = System.nanoTime() + 15_000_000_000L;
+            String report = null;
+            while (report == null && System.nanoTime() < deadline) {
+                for (var r : reports.poll(Duration.ofMillis(300))) {
+                    if ("trig-echo".equals(r.key()) && r.value() != null && r.value().contains("\"kind\":\"backlog\"")) report = r.value();
+                }
+            }
+            assertTrue(report != null && report.contains("\"lag\":0") && report.contains("\"maxInFlight\":8") && report.contains("\"lagThreshold\":100"),
+                    "a backlog report of trig-echo on fn.metrics: " + report);
+        }
     }
 
     @Test

@@ -106,13 +106,20 @@ public class TriggerManager {
     }
 
     /** One trigger's backlog on this node, for whoever reports it to the autoscaler. */
-    public record TriggerBacklog(String function, String trigger, long lag, int concurrency) {}
+    public record TriggerBacklog(String function, String trigger, long lag, int concurrency, int lagThreshold) {}
 
     /** Every trigger running on this node with its lag and how many records it runs at once. */
     public List<TriggerBacklog> backlogs() {
+        if (nodeId == null) return List.of();
         return running.entrySet().stream()
-                .map(e -> new TriggerBacklog(e.getKey().function(), e.getKey().trigger(), e.getValue().loop().lag(), e.getValue().config().concurrency()))
+                .map(e -> new TriggerBacklog(e.getKey().function(), e.getKey().trigger(), e.getValue().loop().lag(), e.getValue().config().concurrency(),
+                        e.getValue().config().lagThreshold()))
                 .toList();
+    }
+
+    /** This node's id (in the data directory), which names its trigger consumers' reports; null on invoker-only nodes. */
+    public String nodeId() {
+        return nodeId;
     }
 
     /** Whether a consumer runs for the trigger now (for tests and diagnostics). */
