@@ -82,7 +82,9 @@ class TriggerIT {
             assertTrue(atKill < n, "the kill came before the end (" + atKill + " of " + n + " done)");
             skiff.restart();
             skiff.awaitReady(Duration.ofSeconds(120));
-            awaitTrue(Duration.ofSeconds(240), () -> results.distinct() == n, () -> results.distinct() + " of " + n + " records have a result");
+            awaitTrue(Duration.ofSeconds(240), () -> results.distinct() == n, () -> results.distinct() + " of " + n + " records have a result; "
+                    + whereTheRestWent("skiff-trigger-tally-orders", "orders", "skiff.dlq.tally") + "; " + results.total() + " result records read, "
+                + "result topic end " + endOffsets("orders-out"));
             Files.writeString(work.resolve("result.txt"), "at-least-once: killed after " + atKill + " of " + n + " results; after the restart "
                     + results.distinct() + " distinct results in " + results.total() + " records (" + (results.total() - n) + " processed twice)\n");
         }
@@ -116,6 +118,51 @@ class TriggerIT {
                     + results.total() + " results, " + results.distinct() + " distinct\n", java.nio.file.StandardOpenOption.CREATE,
                     java.nio.file.StandardOpenOption.APPEND);
         }
+    }
+
+    private static Map<TopicPartition, Long> endOffsets(String topic) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
+            List<TopicPartition> parts = new ArrayList<>();
+            for (var info : c.partitionsFor(topic, Duration.ofSeconds(10))) parts.add(new TopicPartition(topic, info.partition()));
+            return c.endOffsets(parts);
+        }
+    }
+
+    /** For a failure message: the group's commit point against the topic's end, and what the dead-letter topic holds. */
+    private static String whereTheRestWent(String group, String topic, String dlq) {
+        StringBuilder out = new StringBuilder();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+            out.append("committed ").append(committed);
+            Properties p = new Properties();
+            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
+                List<TopicPartition> parts = new ArrayList<>();
+                for (var info : c.partitionsFor(topic, Duration.ofSeconds(10))) parts.add(new TopicPartition(topic, info.partition()));
+                out.append(", end ").append(c.endOffsets(parts));
+                List<TopicPartition> dead = new ArrayList<>();
+                var infos = c.partitionsFor(dlq, Duration.ofSeconds(5));
+                if (infos != null) for (var info : infos) dead.add(new TopicPartition(dlq, info.partition()));
+                if (dead.isEmpty()) return out.append(", no dead-letter topic").toString();
+                c.assign(dead);
+                c.seekToBeginning(dead);
+                int count = 0;
+                String example = null;
+                for (int i = 0; i < 10; i++) {
+                    for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(300))) {
+                        count++;
+                        var err = r.headers().lastHeader("skiff-dlq-error");
+                        if (example == null && err != null) example = new String(err.value(), java.nio.charset.StandardCharsets.UTF_8);
+                    }
+                }
+                out.append(", ").append(count).append(" dead letters (e.g. ").append(example).append(")");
+            }
+        } catch (Exception e) {
+            out.append(" (could not look: ").append(e).append(")");
+        }
+        return out.toString();
     }
 
     private static void deploy(String name, String funcYaml) throws Exception {
@@ -153,6 +200,7 @@ class TriggerIT {
         private final AtomicLong total = new AtomicLong();
         private final AtomicBoolean running = new AtomicBoolean(true);
         private final Thread thread;
+        private volatile RuntimeException failure;
 
         ResultReader(String topic, boolean readCommitted) {
             Properties p = new Properties();
@@ -171,11 +219,15 @@ class TriggerIT {
                             if (r.value() != null) seen.add(r.value());
                         }
                     }
+                } catch (RuntimeException e) {
+                    failure = e;
+                    throw e;
                 }
             });
         }
 
         long distinct() {
+            if (failure != null) throw new AssertionError("the reader of the result topic failed", failure);
             return seen.size();
         }
 
