@@ -195,16 +195,21 @@ public final class TokenStore {
 
     /**
      * A token revoked on another gateway: refused from now on. One of this node's own leaves its
-     * file too. The last-admin rule is not applied (the gateway that revoked it applied it).
-     * True if there was such a token.
+     * file too (if that write fails, the token is refused anyway and the error thrown). The
+     * last-admin rule is not applied (the gateway that revoked it applied it). True if there was
+     * such a token.
      */
     public synchronized boolean forget(String id) throws IOException {
         Entry target = entries.stream().filter(e -> e.token().id().equals(id)).findFirst().orElse(null);
         if (target == null) return false;
         List<Entry> next = new ArrayList<>(entries);
         next.remove(target);
-        if (target.local()) save(next);
-        else entries = List.copyOf(next);
+        try {
+            if (target.local()) save(next);
+        } finally {
+            // Refused at once even if the file could not be written: the next start reads the revocation again.
+            entries = List.copyOf(next);
+        }
         return true;
     }
 

@@ -281,8 +281,8 @@ public class FunctionCatalog {
         return parts;
     }
 
-    /** This node's id in the catalog: kept in the data directory, so it is the same after a restart. */
-    private static String nodeId(Path dataDir) throws IOException {
+    /** This node's id in the catalogs: kept in the data directory, so it is the same after a restart. */
+    static synchronized String nodeId(Path dataDir) throws IOException {
         Path file = dataDir.resolve("node-id");
         if (Files.exists(file)) return Files.readString(file).trim();
         Files.createDirectories(dataDir);
