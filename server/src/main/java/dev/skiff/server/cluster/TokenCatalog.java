@@ -266,14 +266,19 @@ public class TokenCatalog {
     private boolean apply(String id, byte[] value) {
         if (id == null) return false;
         if (value == null) return forget(id);
-        // Revoked here, its tombstone not published yet: never let the record bring it back.
-        if (unpublished.contains(id) && store.local(id).isEmpty()) return false;
         try {
             JsonNode t = JSON.readTree(value);
             TokenStore.Scope scope = TokenStore.Scope.parse(t.path("scope").asText())
                     .orElseThrow(() -> new IllegalArgumentException("unknown scope " + t.path("scope")));
             TokenStore.Token token = new TokenStore.Token(id, t.path("name").asText(), scope, Instant.parse(t.path("createdAt").asText()));
-            boolean changed = store.learn(new TokenStore.Hashed(token, t.path("sha256").asText()));
+            boolean changed;
+            // The store's changes, and its listener calls, hold its monitor: a revocation here
+            // cannot slip in between this check and learning the token.
+            synchronized (store) {
+                // Revoked here, its tombstone not published yet: never let the record bring it back.
+                if (unpublished.contains(id) && store.local(id).isEmpty()) return false;
+                changed = store.learn(new TokenStore.Hashed(token, t.path("sha256").asText()));
+            }
             if (changed) LOG.debugf("learned API token %s (%s, scope %s) from %s", id, token.name(), scope.wire(), TOPIC);
             return changed;
         } catch (IOException | RuntimeException e) {
