@@ -77,9 +77,10 @@ public class TokenCatalog {
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrap;
 
-    private String nodeId;
-    private TokenStore store;
-    private Path unpublishedFile;
+    // Package-private for TokenCatalogTest, which settles a topic's content without a broker.
+    String nodeId;
+    TokenStore store;
+    Path unpublishedFile;
     private KafkaProducer<String, byte[]> producer;
     private volatile boolean stopping;
     /** Set once the topic was read to its end (after each reconnect): only then is anything published. */
@@ -88,7 +89,10 @@ public class TokenCatalog {
     private Thread publisher;
     private final Semaphore wake = new Semaphore(0);
     /** Token ids whose current state (a record, or a tombstone if this node no longer has it) is not on the topic yet. */
-    private final Set<String> unpublished = ConcurrentHashMap.newKeySet();
+    final Set<String> unpublished = ConcurrentHashMap.newKeySet();
+
+    /** The latest record of a token on the topic: who wrote it, and its value (null: a tombstone). */
+    record Latest(String origin, byte[] value) {}
 
     void start(@Observes StartupEvent ignored) throws IOException {
         if (!config.role().gateway()) return;
@@ -174,19 +178,22 @@ public class TokenCatalog {
 
     /** The token's current state on this node: its record if it is one of ours, else a tombstone (revoked here). */
     private void publish(String id) throws Exception {
-        var local = store.local(id);
-        byte[] value = null;
-        if (local.isPresent()) {
-            TokenStore.Token t = local.get().token();
-            ObjectNode record = JSON.createObjectNode();
-            record.put("id", t.id()).put("name", t.name()).put("scope", t.scope().wire()).put("createdAt", t.createdAt().toString())
-                    .put("sha256", local.get().sha256());
-            value = record.toString().getBytes(StandardCharsets.UTF_8);
-        }
+        byte[] value = recordOf(id);
         ProducerRecord<String, byte[]> r = new ProducerRecord<>(TOPIC, id, value);
         r.headers().add(ORIGIN, nodeId.getBytes(StandardCharsets.UTF_8));
         producer.send(r).get(10, TimeUnit.SECONDS);
         LOG.debugf("published API token %s to %s (%s)", id, TOPIC, value == null ? "revoked" : "created");
+    }
+
+    /** What to publish for a token: its record (JSON, never the token itself) if it is one of this node's, else null, a tombstone. */
+    byte[] recordOf(String id) {
+        var local = store.local(id);
+        if (local.isEmpty()) return null;
+        TokenStore.Token t = local.get().token();
+        ObjectNode record = JSON.createObjectNode();
+        record.put("id", t.id()).put("name", t.name()).put("scope", t.scope().wire()).put("createdAt", t.createdAt().toString())
+                .put("sha256", local.get().sha256());
+        return record.toString().getBytes(StandardCharsets.UTF_8);
     }
 
     // ---- following ----------------------------------------------------------------------------
@@ -229,20 +236,31 @@ public class TokenCatalog {
     /** Reads the topic to the end it had when this started, then settles what this node and the topic disagree on. */
     private void catchUp(KafkaConsumer<String, byte[]> consumer, List<TopicPartition> parts) {
         Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-        Map<String, ConsumerRecord<String, byte[]>> latest = new HashMap<>();
+        Map<String, Latest> latest = new HashMap<>();
         while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
             for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-                if (r.key() != null) latest.put(r.key(), r);
+                Header origin = r.headers().lastHeader(ORIGIN);
+                if (r.key() != null) latest.put(r.key(), new Latest(origin == null ? null : new String(origin.value(), StandardCharsets.UTF_8), r.value()));
             }
         }
+        settle(latest);
+    }
+
+    /**
+     * Settles what this node and the topic (its latest record per token) disagree on: tombstones
+     * remove tokens, this node's own from its file too; other gateways' records are learned; this
+     * node's tokens without a record, and its records of tokens it no longer has, are to be
+     * published (the publisher does so once {@link #synced} is set).
+     */
+    void settle(Map<String, Latest> latest) {
         int learned = 0, revoked = 0;
         for (var e : latest.entrySet()) {
             String id = e.getKey();
-            ConsumerRecord<String, byte[]> r = e.getValue();
+            Latest r = e.getValue();
             if (r.value() == null) {
                 unpublished.remove(id); // already revoked on the topic
                 if (forget(id)) revoked++;
-            } else if (ownRecord(r)) {
+            } else if (nodeId.equals(r.origin())) {
                 // Ours on the topic but no longer in tokens.json: revoked here while the broker was away, or the file was deleted.
                 if (store.local(id).isEmpty()) unpublished.add(id);
             } else if (apply(id, r.value())) {
