@@ -173,4 +173,33 @@ class TokenSharingTest {
         ClusterIT.awaitTrue(Duration.ofSeconds(10), () -> latest(id).value() == null, "the revocation is a tombstone on " + TOPIC);
         assertEquals(nodeId(), new String(latest(id).headers().lastHeader("origin").value(), StandardCharsets.UTF_8));
     }
+
+    @Test
+    void changesMadeWhileTheBrokerIsAwayArePublishedWhenItIsBack() throws Exception {
+        String theirs = newPlaintext();
+        String theirId = "tok_b1b2b3b4b5b6";
+        send(theirId, "{\"id\":\"" + theirId + "\",\"name\":\"theirs-away\",\"scope\":\"invoke\",\"createdAt\":\"" + Instant.now()
+                + "\",\"sha256\":\"" + sha256(theirs) + "\"}");
+        ClusterIT.awaitTrue(Duration.ofSeconds(10), () -> given().when().get("/v1/tokens").then().extract().jsonPath().getList("id").contains(theirId),
+                "learned");
+        String made;
+        LocalKafkaResource.stopBroker();
+        try {
+            // Tokens work from memory and tokens.json without the broker.
+            made = AuthTest.createToken("made-away", "admin");
+            assertEquals(200, statusWith(made));
+            given().when().delete("/v1/tokens/" + theirId).then().statusCode(204);
+            assertEquals(401, statusWith(theirs));
+            Thread.sleep(4000); // the publisher fails meanwhile, and must try again
+        } finally {
+            LocalKafkaResource.startBrokerAgain();
+        }
+        String madeId = AuthTest.idOf("made-away");
+        ClusterIT.awaitTrue(Duration.ofSeconds(60), () -> {
+            ConsumerRecord<String, String> m = latest(madeId), t = latest(theirId);
+            return m != null && m.value() != null && t != null && t.value() == null;
+        }, "the token made and the one revoked while the broker was away are on " + TOPIC);
+        assertEquals(401, statusWith(theirs), "still revoked");
+        given().when().delete("/v1/tokens/" + madeId).then().statusCode(204);
+    }
 }
