@@ -100,7 +100,12 @@ public class TokenCatalog {
         store = authorizer.tokens();
         unpublishedFile = config.dataDir().resolve("auth").resolve(UNPUBLISHED_FILE);
         if (Files.exists(unpublishedFile)) {
-            for (JsonNode id : JSON.readTree(Files.readString(unpublishedFile)).path("ids")) unpublished.add(id.asText());
+            try {
+                for (JsonNode id : JSON.readTree(Files.readString(unpublishedFile)).path("ids")) unpublished.add(id.asText());
+            } catch (IOException e) {
+                // Own tokens are settled from the topic anyway; only revocations of other gateways' tokens made while the broker was away are lost.
+                LOG.warnf("cannot read %s (%s); going on without it", unpublishedFile, e.toString());
+            }
         }
         store.listen(new TokenStore.Listener() {
             @Override
@@ -126,7 +131,7 @@ public class TokenCatalog {
         if (producer != null) producer.close(Duration.ofSeconds(2));
     }
 
-    /** A local change (called under the store's lock: only takes note, and wakes the publisher). */
+    /** A local change (called under the store's lock): notes the id, in memory and in a small file, and wakes the publisher. */
     private void pending(String id) {
         unpublished.add(id);
         saveUnpublished();
