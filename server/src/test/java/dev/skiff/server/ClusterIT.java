@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Test;
  * One gateway and two invoker processes (the packaged server, started as a user would with
  * skiff.role=gateway / invoker) on one real broker. The invokers get the function from the
  * catalog on Kafka, announce themselves, and the gateway routes calls to them; one invoker is
- * killed with SIGKILL under load.
+ * killed with SIGKILL under load. A second gateway shares the API tokens (fn.tokens) and the
+ * catalog, and takes over the async calls of the first when that one is killed.
  */
 class ClusterIT {
     private static final Path JAR = Path.of("target/quarkus-app/quarkus-run.jar");
@@ -47,7 +48,7 @@ class ClusterIT {
             return "http://127.0.0.1:" + port;
         }
 
-        /** The admin token this node's first start wrote for the CLI (each node has its own tokens). */
+        /** The admin token this node's first start wrote for the CLI (gateways share theirs through fn.tokens; invokers keep their own). */
         String token() {
             try {
                 for (String line : Files.readAllLines(dir.resolve("credentials"))) {
@@ -131,6 +132,7 @@ class ClusterIT {
 
     @Test
     void callsSpreadOverBothInvokersAndSurviveOneBeingKilled() throws Exception {
+        tokensWorkOnEveryGateway();
         given().baseUri(gateway.url()).auth().oauth2(gateway.token()).contentType("application/gzip")
                 .body(Functions.pack("spread", "concurrency: 1\nmaxScale: 3\nmemory: 128Mi\n", """
                         import time
@@ -240,6 +242,33 @@ class ClusterIT {
                 java.nio.file.StandardOpenOption.APPEND);
     }
 
+    /**
+     * An admin token made on the first gateway works on the second within a few seconds (it
+     * learned it from fn.tokens), and once the second revokes it the first refuses it, and takes
+     * it out of its tokens.json.
+     */
+    private void tokensWorkOnEveryGateway() throws Exception {
+        JsonPath created = given().baseUri(gateway.url()).auth().oauth2(gateway.token()).contentType("application/json")
+                .body(Map.of("name", "shared-admin", "scope", "admin"))
+                .when().post("/v1/tokens").then().statusCode(201).extract().jsonPath();
+        String token = created.getString("token"), id = created.getString("id");
+        long t0 = System.nanoTime();
+        awaitTrue(Duration.ofSeconds(10), () -> status(gateway2, "/v1/functions", token) == 200, "gateway 2 accepts a token made on gateway 1");
+        double acceptedAfter = (System.nanoTime() - t0) / 1e9;
+        assertTrue(given().baseUri(gateway2.url()).auth().oauth2(token).when().get("/v1/tokens").then().statusCode(200)
+                .extract().jsonPath().<String>getList("id").contains(id), "gateway 2 lists it");
+        awaitTrue(Duration.ofSeconds(10), () -> status(gateway, "/v1/functions", gateway2.token()) == 200, "gateway 2's first token works on gateway 1 too");
+
+        given().baseUri(gateway2.url()).auth().oauth2(gateway2.token()).when().delete("/v1/tokens/" + id).then().statusCode(204);
+        assertEquals(401, status(gateway2, "/v1/functions", token), "refused at once where it was revoked");
+        long t1 = System.nanoTime();
+        awaitTrue(Duration.ofSeconds(10), () -> status(gateway, "/v1/functions", token) == 401, "gateway 1 refuses a token revoked on gateway 2");
+        double refusedAfter = (System.nanoTime() - t1) / 1e9;
+        assertTrue(!Files.readString(gateway.dir().resolve("data/auth/tokens.json")).contains(id), "gone from gateway 1's tokens.json");
+        Files.writeString(work.resolve("tokens.txt"), "token made on gateway 1 accepted by gateway 2 after " + acceptedAfter
+                + " s; revoked on gateway 2, refused by gateway 1 after " + refusedAfter + " s\n");
+    }
+
     /** Callers sending GETs in a loop, counting answers by status. */
     static final class Load {
         final AtomicInteger ok = new AtomicInteger();
@@ -306,8 +335,12 @@ class ClusterIT {
     }
 
     private static int status(Node n, String path) {
+        return status(n, path, n.token());
+    }
+
+    private static int status(Node n, String path, String token) {
         try {
-            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(n.url() + path)).header("Authorization", "Bearer " + n.token()).build(),
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(n.url() + path)).header("Authorization", "Bearer " + token).build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode();
         } catch (Exception e) {
             return -1;

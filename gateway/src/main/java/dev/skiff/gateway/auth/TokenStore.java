@@ -41,6 +41,12 @@ import java.util.regex.Pattern;
  * <p>Reads (every request) see an immutable snapshot without locking; changes are serialized
  * and written to disk before they take effect, so a revoked token is refused by the next request
  * and stays refused after a restart.
+ *
+ * <p>Several gateways share their tokens (the mechanism, Kafka, lives in the server's
+ * {@code TokenCatalog}); this class offers it a narrow interface: a {@link Listener} told of every
+ * token created or revoked through this store, {@link #learn} for a token another gateway made
+ * (kept in memory only, never in this node's file) and {@link #forget} for one revoked elsewhere
+ * (this node's own tokens leave the file too). Lookups and the last-admin rule cover both kinds.
  */
 public final class TokenStore {
     public static final String PREFIX = "skiff_";
@@ -80,10 +86,36 @@ public final class TokenStore {
         void deliver(String plaintext) throws IOException;
     }
 
-    private record Entry(Token token, byte[] sha256) {}
+    /** A token as gateways share it: everything but the plaintext, with its SHA-256 hash in hex. */
+    public record Hashed(Token token, String sha256) {}
+
+    /**
+     * Told of changes made through this store ({@link #create}, {@link #revoke}), after they are
+     * saved and while the store is locked: an implementation only takes note (it must not block,
+     * nor call back into the store). Not told of {@link #learn} and {@link #forget}.
+     */
+    public interface Listener {
+        void created(Hashed token);
+
+        void revoked(String id);
+    }
+
+    /** {@code local}: created on this node and kept in its file; otherwise learned from another gateway, in memory only. */
+    private record Entry(Token token, byte[] sha256, boolean local) {
+        Hashed hashed() {
+            return new Hashed(token, HexFormat.of().formatHex(sha256));
+        }
+    }
 
     private final Path file;
     private volatile List<Entry> entries;
+    private volatile Listener listener = new Listener() {
+        @Override
+        public void created(Hashed token) {}
+
+        @Override
+        public void revoked(String id) {}
+    };
 
     private TokenStore(Path file, List<Entry> entries) {
         this.file = file;
@@ -101,7 +133,7 @@ public final class TokenStore {
                 byte[] hash = HexFormat.of().parseHex(t.path("sha256").asText());
                 if (hash.length != 32) throw new IOException("a sha256 is not 32 bytes");
                 entries.add(new Entry(new Token(t.path("id").asText(), t.path("name").asText(), scope,
-                        Instant.parse(t.path("createdAt").asText())), hash));
+                        Instant.parse(t.path("createdAt").asText())), hash, true));
             }
         } catch (IOException | RuntimeException e) {
             throw new IOException(file + " is damaged (" + e.getMessage() + "); restore it, or delete it to start over with a new"
@@ -110,10 +142,78 @@ public final class TokenStore {
         return new TokenStore(file, entries);
     }
 
+    /** Every token: this node's and those learned from other gateways. */
     public List<Token> list() {
         return entries.stream().map(Entry::token).toList();
     }
 
+    /** This node's own tokens (those in its file), as they are shared. */
+    public List<Hashed> locals() {
+        return entries.stream().filter(Entry::local).map(Entry::hashed).toList();
+    }
+
+    /** This node's own token with that id, as it is shared; empty for a learned or unknown one. */
+    public Optional<Hashed> local(String id) {
+        return entries.stream().filter(e -> e.local() && e.token().id().equals(id)).map(Entry::hashed).findFirst();
+    }
+
+    /** Replaces the listener (one at a time). */
+    public void listen(Listener listener) {
+        this.listener = java.util.Objects.requireNonNull(listener);
+    }
+
+    /**
+     * A token another gateway made (or changed): kept in memory, never written to this node's
+     * file. Ignored when this node has a token of that id itself. True if anything changed.
+     *
+     * @throws IllegalArgumentException for a hash that is not 64 hex digits
+     */
+    public synchronized boolean learn(Hashed remote) {
+        byte[] hash;
+        try {
+            hash = HexFormat.of().parseHex(remote.sha256());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("a sha256 is not hex: " + e.getMessage(), e);
+        }
+        if (hash.length != 32) throw new IllegalArgumentException("a sha256 is not 32 bytes");
+        Token t = remote.token();
+        if (t == null || t.id() == null || t.id().isEmpty() || t.name() == null || t.scope() == null || t.createdAt() == null) {
+            throw new IllegalArgumentException("a token needs an id, name, scope and creation time");
+        }
+        List<Entry> next = new ArrayList<>(entries.size() + 1);
+        for (Entry e : entries) {
+            if (!e.token().id().equals(t.id())) {
+                next.add(e);
+            } else if (e.local() || (e.token().equals(t) && MessageDigest.isEqual(e.sha256(), hash))) {
+                return false;
+            }
+        }
+        next.add(new Entry(t, hash, false));
+        entries = List.copyOf(next);
+        return true;
+    }
+
+    /**
+     * A token revoked on another gateway: refused from now on. One of this node's own leaves its
+     * file too (if that write fails, the token is refused anyway and the error thrown). The
+     * last-admin rule is not applied (the gateway that revoked it applied it). True if there was
+     * such a token.
+     */
+    public synchronized boolean forget(String id) throws IOException {
+        Entry target = entries.stream().filter(e -> e.token().id().equals(id)).findFirst().orElse(null);
+        if (target == null) return false;
+        List<Entry> next = new ArrayList<>(entries);
+        next.remove(target);
+        try {
+            if (target.local()) save(next);
+        } finally {
+            // Refused at once even if the file could not be written: the next start reads the revocation again.
+            entries = List.copyOf(next);
+        }
+        return true;
+    }
+
+    /** No token at all (this node's or learned). */
     public boolean isEmpty() {
         return entries.isEmpty();
     }
@@ -143,12 +243,17 @@ public final class TokenStore {
         Token token = new Token(newId(), name, scope, Instant.now());
         delivery.deliver(plaintext);
         List<Entry> next = new ArrayList<>(entries);
-        next.add(new Entry(token, sha256(plaintext)));
+        Entry entry = new Entry(token, sha256(plaintext), true);
+        next.add(entry);
         save(next);
+        listener.created(entry.hashed());
         return new Created(token, plaintext);
     }
 
-    /** Revokes at once; the last admin token cannot go, or nobody could manage Skiff any more. */
+    /**
+     * Revokes at once, this node's token or one learned from another gateway; the last admin
+     * token (counting both kinds) cannot go, or nobody could manage Skiff any more.
+     */
     public synchronized Revoked revoke(String id) throws IOException {
         Entry target = entries.stream().filter(e -> e.token().id().equals(id)).findFirst().orElse(null);
         if (target == null) return Revoked.NOT_FOUND;
@@ -157,7 +262,9 @@ public final class TokenStore {
         }
         List<Entry> next = new ArrayList<>(entries);
         next.remove(target);
-        save(next);
+        if (target.local()) save(next);
+        else entries = List.copyOf(next);
+        listener.revoked(id);
         return Revoked.REVOKED;
     }
 
@@ -182,6 +289,7 @@ public final class TokenStore {
         root.put("note", "SHA-256 hashes of Skiff's API tokens; the tokens themselves are not stored anywhere by Skiff");
         ArrayNode tokens = root.putArray("tokens");
         for (Entry e : next) {
+            if (!e.local()) continue; // learned from another gateway: rebuilt from the shared topic at start
             tokens.addObject()
                     .put("id", e.token().id())
                     .put("name", e.token().name())

@@ -191,4 +191,127 @@ class TokenStoreTest {
             assertFalse(ManagementGuard.isManagement(p), p);
         }
     }
+
+    // ---- shared between gateways (learn, forget, the listener) --------------------------------
+
+    /** Another gateway's store, in a directory of its own. */
+    TokenStore other() throws IOException {
+        return TokenStore.open(dir.resolve("other").resolve("tokens.json"));
+    }
+
+    @Test
+    void theListenerHearsLocalCreationsAndRevocationsWithHashesOnly() throws IOException {
+        TokenStore store = TokenStore.open(file());
+        List<TokenStore.Hashed> created = new ArrayList<>();
+        List<String> revoked = new ArrayList<>();
+        store.listen(new TokenStore.Listener() {
+            @Override
+            public void created(TokenStore.Hashed token) {
+                created.add(token);
+            }
+
+            @Override
+            public void revoked(String id) {
+                revoked.add(id);
+            }
+        });
+        TokenStore.Created admin = store.create("ops", Scope.ADMIN);
+        TokenStore.Created ci = store.create("ci", Scope.INVOKE);
+        assertEquals(List.of(admin.token(), ci.token()), created.stream().map(TokenStore.Hashed::token).toList());
+        assertEquals(HexFormat.of().formatHex(TokenStore.sha256(ci.plaintext())), created.get(1).sha256());
+        assertEquals(List.of(created.get(1)), store.locals().stream().filter(h -> h.token().id().equals(ci.token().id())).toList());
+        assertEquals(created.get(0), store.local(admin.token().id()).orElseThrow());
+
+        assertEquals(TokenStore.Revoked.LAST_ADMIN, store.revoke(admin.token().id()));
+        assertEquals(TokenStore.Revoked.NOT_FOUND, store.revoke("tok_000000000000"));
+        assertEquals(List.of(), revoked, "refusals are not changes");
+        assertEquals(TokenStore.Revoked.REVOKED, store.revoke(ci.token().id()));
+        assertEquals(List.of(ci.token().id()), revoked);
+    }
+
+    @Test
+    void learnedTokensWorkButStayOutOfTheFile() throws IOException {
+        TokenStore there = other();
+        TokenStore.Created remote = there.create("ci", Scope.INVOKE);
+        TokenStore here = TokenStore.open(file());
+        TokenStore.Created mine = here.create("mine", Scope.ADMIN);
+
+        assertTrue(here.learn(there.locals().get(0)));
+        assertFalse(here.learn(there.locals().get(0)), "the same record again changes nothing");
+        assertEquals(remote.token(), here.find(remote.plaintext()).orElseThrow());
+        assertEquals(mine.token(), here.find(mine.plaintext()).orElseThrow());
+        assertEquals(List.of(mine.token(), remote.token()), here.list());
+        assertEquals(List.of(mine.token()), here.locals().stream().map(TokenStore.Hashed::token).toList());
+        assertTrue(here.local(remote.token().id()).isEmpty());
+
+        here.create("later", Scope.INVOKE); // writes the file again
+        String json = Files.readString(file());
+        assertFalse(json.contains(remote.token().id()), "a learned token in this node's file: " + json);
+        TokenStore restarted = TokenStore.open(file());
+        assertTrue(restarted.find(remote.plaintext()).isEmpty(), "learned tokens are rebuilt from the topic, not the file");
+        assertTrue(restarted.find(mine.plaintext()).isPresent());
+    }
+
+    @Test
+    void aRecordCannotReplaceThisNodesOwnTokenNorCarryABadHash() throws IOException {
+        TokenStore here = TokenStore.open(file());
+        TokenStore.Created mine = here.create("mine", Scope.INVOKE);
+        TokenStore.Hashed forged = new TokenStore.Hashed(new TokenStore.Token(mine.token().id(), "mine", Scope.ADMIN, mine.token().createdAt()),
+                HexFormat.of().formatHex(TokenStore.sha256("skiff_" + "A".repeat(43))));
+        assertFalse(here.learn(forged));
+        assertEquals(Scope.INVOKE, here.find(mine.plaintext()).orElseThrow().scope());
+        TokenStore.Token t = new TokenStore.Token("tok_abcdefabcdef", "x", Scope.INVOKE, mine.token().createdAt());
+        assertThrows(IllegalArgumentException.class, () -> here.learn(new TokenStore.Hashed(t, "abcd")));
+        assertThrows(IllegalArgumentException.class, () -> here.learn(new TokenStore.Hashed(t, "zz".repeat(32))));
+        assertEquals(List.of(mine.token()), here.list());
+    }
+
+    @Test
+    void forgetRefusesLearnedTokensAndTakesOwnOnesOutOfTheFile() throws IOException {
+        TokenStore there = other();
+        TokenStore.Created remote = there.create("remote", Scope.INVOKE);
+        TokenStore here = TokenStore.open(file());
+        TokenStore.Created mine = here.create("mine", Scope.ADMIN);
+        TokenStore.Created mineToo = here.create("mine-too", Scope.INVOKE);
+        here.learn(there.locals().get(0));
+        List<String> heard = new ArrayList<>();
+        here.listen(new TokenStore.Listener() {
+            @Override
+            public void created(TokenStore.Hashed token) {
+                heard.add("created " + token.token().id());
+            }
+
+            @Override
+            public void revoked(String id) {
+                heard.add("revoked " + id);
+            }
+        });
+
+        assertTrue(here.forget(remote.token().id()));
+        assertTrue(here.find(remote.plaintext()).isEmpty());
+        assertFalse(here.forget(remote.token().id()));
+        assertTrue(here.forget(mineToo.token().id()), "revoked on another gateway while this one was down");
+        assertTrue(here.find(mineToo.plaintext()).isEmpty());
+        assertTrue(TokenStore.open(file()).find(mineToo.plaintext()).isEmpty(), "gone from the file too");
+        assertTrue(TokenStore.open(file()).find(mine.plaintext()).isPresent());
+        assertEquals(List.of(), heard, "changes from elsewhere are not told back");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file())));
+    }
+
+    @Test
+    void theLastAdminRuleCountsLearnedAdminTokens() throws IOException {
+        TokenStore there = other();
+        TokenStore.Created remoteAdmin = there.create("remote-admin", Scope.ADMIN);
+        TokenStore here = TokenStore.open(file());
+        TokenStore.Created mine = here.create("mine", Scope.ADMIN);
+        here.learn(there.locals().get(0));
+
+        // Two admin tokens known here: this node's own may go, the remote one is then the last.
+        assertEquals(TokenStore.Revoked.REVOKED, here.revoke(mine.token().id()));
+        assertEquals(TokenStore.Revoked.LAST_ADMIN, here.revoke(remoteAdmin.token().id()));
+        TokenStore.Created again = here.create("again", Scope.ADMIN);
+        assertEquals(TokenStore.Revoked.REVOKED, here.revoke(remoteAdmin.token().id()), "a learned token can be revoked here");
+        assertTrue(here.find(remoteAdmin.plaintext()).isEmpty());
+        assertEquals(List.of(again.token()), here.list());
+    }
 }

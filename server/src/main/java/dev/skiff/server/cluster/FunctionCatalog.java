@@ -281,7 +281,7 @@ public class FunctionCatalog {
         return parts;
     }
 
-    /** This node's id in the catalog: kept in the data directory, so it is the same after a restart. */
+    /** This node's id in the catalogs: kept in the data directory, so it is the same after a restart. */
     public static synchronized String nodeId(Path dataDir) throws IOException {
         Path file = dataDir.resolve("node-id");
         if (Files.exists(file)) return Files.readString(file).trim();

@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import dev.skiff.server.cluster.FunctionCatalog;
 import dev.skiff.server.cluster.LogRecords;
+import dev.skiff.server.cluster.TokenCatalog;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -84,6 +85,18 @@ public class KafkaTopics {
                 TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(2 * 1024 * 1024)));
     }
 
+    /**
+     * API tokens (records without the tokens themselves): the latest record per token, kept for
+     * ever; a revocation's tombstone stays a year, so a gateway that was down that long still
+     * learns of it.
+     */
+    static NewTopic tokensTopic() {
+        return new NewTopic(TokenCatalog.TOPIC, 1, (short) 1).configs(Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                TopicConfig.RETENTION_MS_CONFIG, "-1",
+                TopicConfig.DELETE_RETENTION_MS_CONFIG, Long.toString(Duration.ofDays(365).toMillis())));
+    }
+
     /** What functions printed, from every invoker: a day of it, at most 256 MiB per partition. */
     static NewTopic logsTopic() {
         return new NewTopic(LogRecords.TOPIC, 3, (short) 1).configs(Map.of(
@@ -93,7 +106,7 @@ public class KafkaTopics {
     }
 
     private List<NewTopic> wanted() {
-        List<NewTopic> all = new java.util.ArrayList<>(List.of(metricsTopic(), scaleTopic(), invokersTopic(), functionsTopic(), packagesTopic(), logsTopic()));
+        List<NewTopic> all = new java.util.ArrayList<>(List.of(metricsTopic(), scaleTopic(), invokersTopic(), functionsTopic(), packagesTopic(), tokensTopic(), logsTopic()));
         all.addAll(AsyncTopics.topics(asyncConfig, skiffConfig.maxBodyBytes()));
         return all;
     }
