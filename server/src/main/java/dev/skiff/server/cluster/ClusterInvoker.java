@@ -74,7 +74,7 @@ public class ClusterInvoker implements Invoker {
         }
         InvocationException last = null;
         List<Announcement> all = withLocal(d.name(), others);
-        for (Announcement a : Placement.order(d.name(), d.config().memoryBytes(), all, sentSinceAnnouncement(d.name()))) {
+        for (Announcement a : Placement.order(d.name(), d.config().memoryBytes(), d.config().maxScale(), all, sentSinceAnnouncement(d.name()))) {
             int replicaLimit = Placement.replicaLimit(d.name(), d.config().maxScale(), all, a);
             if (a.url().equals(LOCAL_URL)) return local.invokeStreaming(d, call, replicaLimit);
             AtomicInteger inFlight = sent.computeIfAbsent(d.name(), k -> new ConcurrentHashMap<>())
@@ -180,7 +180,7 @@ public class ClusterInvoker implements Invoker {
             throw noInvoker(d.name());
         }
         InvocationException last = null;
-        for (Announcement a : Placement.order(d.name(), d.config().memoryBytes(), withLocal(d.name(), others), sentSinceAnnouncement(d.name()))) {
+        for (Announcement a : Placement.order(d.name(), d.config().memoryBytes(), d.config().maxScale(), withLocal(d.name(), others), sentSinceAnnouncement(d.name()))) {
             if (a.url().equals(LOCAL_URL)) {
                 local.warmUp(d);
                 return;

@@ -22,19 +22,28 @@ import java.util.Map;
  *   <li>Then holders without room (a call can wait there for a slot), then the rest.</li>
  * </ol>
  *
- * At maxScale, {@link #replicaLimit} leaves each invoker only the replicas it runs: a call waits
- * for a slot wherever it lands, which the order makes a holder.
+ * At maxScale (replicas running and starting, over all invokers) no invoker may start another
+ * ({@link #replicaLimit}): a call can only wait for a slot, so after the free warm slots come
+ * the holders, room or not, the shortest queue first, and an invoker without replicas last.
  */
 public final class Placement {
     private Placement() {}
 
     /**
      * @param memory           the memory limit of one replica of the function
+     * @param maxScale         the function's most replicas, over all invokers
      * @param invokers         the live invokers' latest announcements
      * @param sentSinceAnnounce per invoker id, calls of this function this gateway has in flight
      *                          there that its last announcement may not count yet
      */
-    public static List<Announcement> order(String function, long memory, List<Announcement> invokers, Map<String, Integer> sentSinceAnnounce) {
+    public static List<Announcement> order(String function, long memory, int maxScale, List<Announcement> invokers,
+            Map<String, Integer> sentSinceAnnounce) {
+        int running = 0;
+        for (Announcement a : invokers) {
+            Announcement.Load l = a.load(function);
+            if (l != null) running += l.replicas() + l.starting();
+        }
+        boolean atMaxScale = running >= maxScale;
         List<Announcement> warm = new ArrayList<>();
         List<Announcement> holdingWithRoom = new ArrayList<>();
         List<Announcement> withRoom = new ArrayList<>();
@@ -44,7 +53,7 @@ public final class Placement {
             Announcement.Load l = a.load(function);
             boolean holds = l != null && l.replicas() + l.starting() > 0;
             if (l != null && free(a, l, sentSinceAnnounce) > 0) warm.add(a);
-            else if (holds) (a.roomFor(memory) ? holdingWithRoom : holdingFull).add(a);
+            else if (holds) (a.roomFor(memory) || atMaxScale ? holdingWithRoom : holdingFull).add(a);
             else (a.roomFor(memory) ? withRoom : full).add(a);
         }
         warm.sort(Comparator.comparingInt((Announcement a) -> -free(a, a.load(function), sentSinceAnnounce)).thenComparing(Announcement::invoker));
@@ -57,8 +66,13 @@ public final class Placement {
         full.sort(mostRoom);
         List<Announcement> order = new ArrayList<>(warm);
         order.addAll(holdingWithRoom);
-        order.addAll(withRoom);
-        order.addAll(holdingFull);
+        if (atMaxScale) {
+            order.addAll(holdingFull); // empty: at maxScale every holder is in holdingWithRoom
+            order.addAll(withRoom);
+        } else {
+            order.addAll(withRoom);
+            order.addAll(holdingFull);
+        }
         order.addAll(full);
         return order;
     }

@@ -24,7 +24,7 @@ class PlacementTest {
     }
 
     private static List<String> order(String fn, Map<String, Integer> sent, Announcement... invokers) {
-        return Placement.order(fn, MIB_128, List.of(invokers), sent).stream().map(Announcement::invoker).toList();
+        return Placement.order(fn, MIB_128, 10, List.of(invokers), sent).stream().map(Announcement::invoker).toList();
     }
 
     @Test
@@ -53,8 +53,13 @@ class PlacementTest {
         assertEquals(1, Placement.replicaLimit("f", 4, all, b));
         assertEquals(0, Placement.replicaLimit("f", 4, all, empty), "4 run elsewhere: a call there could only wait");
         assertEquals(10, Placement.replicaLimit("h", 10, all, empty), "a function nobody runs may use all of its maxScale");
-        // At maxScale the calls wait where replicas are; the empty invoker is the last resort.
-        assertEquals(List.of("a", "b", "empty"), order("f", Map.of(), empty, a, b));
+        // At maxScale the calls wait where replicas are, even on an invoker with no room left;
+        // the empty invoker (room, but a limit of 0) is the last resort.
+        var fullA = invokerWithRoom("a", 0, load("f", 3, 3, 1));
+        assertEquals(List.of("a", "b", "empty"), Placement.order("f", MIB_128, 4, List.of(empty, fullA, b), Map.of())
+                .stream().map(Announcement::invoker).toList());
+        assertEquals(List.of("empty", "a"), Placement.order("f", MIB_128, 10, List.of(empty, fullA), Map.of())
+                .stream().map(Announcement::invoker).toList(), "below maxScale a new replica goes where there is room");
     }
 
     @Test
