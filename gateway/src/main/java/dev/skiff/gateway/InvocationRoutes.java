@@ -45,6 +45,8 @@ public class InvocationRoutes {
     /** On answers that are the invoker's own, not the function's: e.g. it does not have the version. */
     public static final String INVOKER_ERROR_HEADER = "X-Skiff-Invoker-Error";
     public static final String NOT_HERE = "version_not_here";
+    /** An invoker without memory left for a replica of the function (and none running): the gateway tries another. */
+    public static final String NO_ROOM = "no_room";
     /** How long a call for a version this node has not received yet waits for it. */
     private static final java.time.Duration VERSION_WAIT = java.time.Duration.ofSeconds(10);
     /** Bodies up to this size are read whole (requests on the event loop, answers on the call thread); larger ones stream. */
@@ -187,7 +189,7 @@ public class InvocationRoutes {
         } catch (NumberFormatException | NullPointerException e) {
             error(ctx.response(), callId, 400, "bad_request", VERSION_HEADER + " must name the function version");
         } catch (InvocationException e) {
-            if (NOT_HERE.equals(e.error())) ctx.response().putHeader(INVOKER_ERROR_HEADER, NOT_HERE);
+            if (NOT_HERE.equals(e.error()) || NO_ROOM.equals(e.error())) ctx.response().putHeader(INVOKER_ERROR_HEADER, e.error());
             error(ctx.response(), callId, e.status(), e.error(), e.getMessage());
         }
     }
@@ -272,7 +274,7 @@ public class InvocationRoutes {
                 LOG.infof("call %s to %s: %d %s", callId, name, e.status(), e.getMessage());
                 if (e.retryAfterSeconds() > 0) resp.putHeader("Retry-After", Long.toString(e.retryAfterSeconds()));
                 if (e.status() == 413 && http1) resp.putHeader("Connection", "close");
-                if (NOT_HERE.equals(e.error())) resp.putHeader(INVOKER_ERROR_HEADER, NOT_HERE);
+                if (NOT_HERE.equals(e.error()) || NO_ROOM.equals(e.error())) resp.putHeader(INVOKER_ERROR_HEADER, e.error());
                 error(resp, callId, e.status(), e.error(), e.getMessage());
                 return;
             } catch (RuntimeException e) {

@@ -42,9 +42,12 @@ final class FunctionPool {
     /**
      * Takes a slot on a replica running {@code d}, starting one if allowed: while this node has
      * fewer than the function's maxScale replicas and fewer than {@code replicaLimit} (what a
-     * gateway leaves this node when other invokers run replicas of the function too).
+     * gateway leaves this node when other invokers run replicas of the function too), and while
+     * {@code memoryFree} (what the node still offers replicas) holds one more. Without a replica
+     * and without room the call fails at once (503 no_room): waiting could not help it here.
      */
-    Replica acquire(FunctionDeployment d, Duration maxWait, int maxQueued, int replicaLimit) throws InvocationException {
+    Replica acquire(FunctionDeployment d, Duration maxWait, int maxQueued, int replicaLimit, java.util.function.LongSupplier memoryFree)
+            throws InvocationException {
         int cap = Math.min(d.config().maxScale(), replicaLimit);
         long deadline = System.nanoTime() + maxWait.toNanos();
         List<Replica> toStop = new ArrayList<>();
@@ -68,7 +71,12 @@ final class FunctionPool {
                 // still unclaimed (each serves its starter plus concurrency-1 waiters): starting
                 // one more would be a replica nobody needed (50 callers at concurrency 5 -> 10).
                 boolean comingSlotFree = waiting < starting * (d.config().concurrency() - 1);
-                if (!comingSlotFree && active + starting < cap) {
+                boolean room = memoryFree.getAsLong() >= d.config().memoryBytes();
+                if (!room && active + starting == 0) {
+                    throw new InvocationException(503, "no_room", "this invoker has no memory left for a replica of " + name + " ("
+                            + (d.config().memoryBytes() >> 20) + " MiB; skiff.replica-memory is what it offers replicas)", 1);
+                }
+                if (!comingSlotFree && active + starting < cap && room) {
                     long wait = noStartBeforeNanos - System.nanoTime();
                     if (wait > 0 && active + starting == 0) {
                         // A function that keeps crashing backs off instead of spinning sandboxes.
@@ -338,6 +346,15 @@ final class FunctionPool {
 
     /** What the pool looks like now; calls counts every call ever taken. */
     record Counts(int replicas, int starting, int inFlight, int waiting, long calls) {}
+
+    /**
+     * Replicas running or starting, read without the lock: an estimate for the node's memory
+     * budget, which other pools read while holding their own locks (taking this one there could
+     * deadlock two pools). An int read is never torn; at worst it is a moment old.
+     */
+    int occupiedEstimate() {
+        return replicas.size() + starting;
+    }
 
     Counts counts() {
         lock.lock();

@@ -221,7 +221,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
         FunctionPool pool = pool(d.name());
         Replica replica;
         try {
-            replica = pool.acquire(d, config.queueTimeout(), d.config().maxQueue(), replicaLimit);
+            replica = pool.acquire(d, config.queueTimeout(), d.config().maxQueue(), replicaLimit, this::memoryFree);
         } catch (InvocationException e) {
             recordCall(d.name(), e.status(), started);
             throw e;
@@ -363,7 +363,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     public void warmUp(FunctionDeployment d) throws InvocationException {
         remember(d);
         FunctionPool pool = pool(d.name());
-        Replica r = pool.acquire(d, config.queueTimeout(), d.config().maxQueue(), Integer.MAX_VALUE);
+        Replica r = pool.acquire(d, config.queueTimeout(), d.config().maxQueue(), Integer.MAX_VALUE, this::memoryFree);
         pool.release(r, true);
         if (d.config().minScale() > 1) pool.ensureMinimum(d);
     }
@@ -431,17 +431,22 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     /**
      * Memory this invoker still offers new replicas: its budget (skiff.replica-memory, else 3/4 of
      * the host's memory) less the memory limits of the replicas running or starting (can be < 0).
+     * A call starts a replica only while one more fits; gateways also place by it (announced).
      */
+    private volatile long replicaMemoryBudget;
+
     public long memoryFree() {
-        long budget = config.replicaMemory().map(m -> m.asLongValue())
-                .orElseGet(() -> ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
-                        .getTotalMemorySize() / 4 * 3);
+        long budget = replicaMemoryBudget;
+        if (budget == 0) {
+            budget = config.replicaMemory().map(m -> m.asLongValue())
+                    .orElseGet(() -> ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                            .getTotalMemorySize() / 4 * 3);
+            replicaMemoryBudget = budget;
+        }
         long used = 0;
         for (var e : pools.entrySet()) {
             FunctionDeployment d = deployments.get(e.getKey());
-            if (d == null) continue;
-            FunctionPool.Counts c = e.getValue().counts();
-            used += (long) (c.replicas() + c.starting()) * d.config().memoryBytes();
+            if (d != null) used += (long) e.getValue().occupiedEstimate() * d.config().memoryBytes();
         }
         return budget - used;
     }

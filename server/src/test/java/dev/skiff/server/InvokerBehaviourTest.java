@@ -103,6 +103,20 @@ class InvokerBehaviourTest {
     }
 
     @Test
+    void aFunctionLargerThanTheMemoryThisInvokerOffersIsRefusedAtOnceWithTheReason() throws Exception {
+        // 3/4 of the host's memory is offered to replicas (skiff.replica-memory): 1 TiB never fits.
+        given().contentType("application/gzip").body(Functions.pack("mammoth", "memory: 1024Gi\n", """
+                def handle(event, context):
+                    return "never"
+                """)).when().put("/v1/functions/mammoth?warm=false").then().statusCode(201);
+        long started = System.nanoTime();
+        given().when().get("/fn/mammoth").then().statusCode(503)
+                .body("error", equalTo("no_room")).body("message", containsString("skiff.replica-memory"));
+        org.junit.jupiter.api.Assertions.assertTrue(System.nanoTime() - started < 5_000_000_000L, "refused at once, not after the queue timeout");
+        given().when().delete("/v1/functions/mammoth").then().statusCode(204);
+    }
+
+    @Test
     void redeployLetsRunningCallsFinishOnTheOldVersion() throws Exception {
         deploy("rolling", "concurrency: 4\n", """
                 import time

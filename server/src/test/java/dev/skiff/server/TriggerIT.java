@@ -86,7 +86,8 @@ class TriggerIT {
                     + whereTheRestWent("skiff-trigger-tally-orders", "orders", "skiff.dlq.tally") + "; " + results.total() + " result records read, "
                 + "result topic end " + endOffsets("orders-out"));
             Files.writeString(work.resolve("result.txt"), "at-least-once: killed after " + atKill + " of " + n + " results; after the restart "
-                    + results.distinct() + " distinct results in " + results.total() + " records (" + (results.total() - n) + " processed twice)\n");
+                    + results.distinct() + " distinct results in " + results.total() + " records (" + (results.total() - n) + " processed twice)\n",
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.skiff.server.cluster;
 
+import dev.skiff.gateway.InvocationRoutes;
 import dev.skiff.invoker.FunctionDeployment;
 import dev.skiff.invoker.FunctionLogs;
 import dev.skiff.invoker.InvocationException;
@@ -76,7 +77,15 @@ public class ClusterInvoker implements Invoker {
         List<Announcement> all = withLocal(d.name(), others);
         for (Announcement a : Placement.order(d.name(), d.config().memoryBytes(), d.config().maxScale(), all, sentSinceAnnouncement(d.name()))) {
             int replicaLimit = Placement.replicaLimit(d.name(), d.config().maxScale(), all, a);
-            if (a.url().equals(LOCAL_URL)) return local.invokeStreaming(d, call, replicaLimit);
+            if (a.url().equals(LOCAL_URL)) {
+                try {
+                    return local.invokeStreaming(d, call, replicaLimit);
+                } catch (InvocationException e) {
+                    if (!InvocationRoutes.NO_ROOM.equals(e.error())) throw e;
+                    last = e; // no memory left here for a first replica: another invoker may have some
+                    continue;
+                }
+            }
             AtomicInteger inFlight = sent.computeIfAbsent(d.name(), k -> new ConcurrentHashMap<>())
                     .computeIfAbsent(a.invoker(), k -> new AtomicInteger());
             inFlight.incrementAndGet();

@@ -26,6 +26,7 @@ public final class RemoteInvoker {
     private static final String REPLICA_LIMIT_HEADER = InvocationRoutes.REPLICA_LIMIT_HEADER;
     private static final String INVOKER_ERROR_HEADER = InvocationRoutes.INVOKER_ERROR_HEADER;
     private static final String NOT_HERE = InvocationRoutes.NOT_HERE;
+    private static final String NO_ROOM = InvocationRoutes.NO_ROOM;
 
     /** The call never reached the invoker (nothing was sent): safe to try another one. */
     public static final class NotReached extends Exception {
@@ -82,11 +83,14 @@ public final class RemoteInvoker {
             if (timedOut.get()) throw silent(baseUrl, deadline);
             throw new InvocationException(502, "invoker_lost", "the invoker at " + baseUrl + " went away during the call: " + e.getMessage());
         }
-        if (NOT_HERE.equals(HttpMessage.first(r.headers(), INVOKER_ERROR_HEADER))) {
+        String refused = HttpMessage.first(r.headers(), INVOKER_ERROR_HEADER);
+        if (NOT_HERE.equals(refused) || NO_ROOM.equals(refused)) {
             watchdog.cancel(false);
             close(r.body());
             giveBack(baseUrl, c);
-            throw new NotReached("the invoker at " + baseUrl + " does not have version " + d.version() + " of " + d.name() + " yet", null);
+            throw new NotReached(NOT_HERE.equals(refused)
+                    ? "the invoker at " + baseUrl + " does not have version " + d.version() + " of " + d.name() + " yet"
+                    : "the invoker at " + baseUrl + " has no memory left for a replica of " + d.name(), null);
         }
         List<HttpMessage.Header> headers = new ArrayList<>();
         for (HttpMessage.Header h : r.headers()) if (!h.name().equalsIgnoreCase(INVOKER_ERROR_HEADER)) headers.add(h);
