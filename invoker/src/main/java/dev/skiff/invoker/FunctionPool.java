@@ -287,7 +287,7 @@ final class FunctionPool {
      * never below minScale. Returns the change asked for: replicas started (positive) or stopped
      * (negative).
      */
-    int scaleTo(FunctionDeployment d, int desired) {
+    int scaleTo(FunctionDeployment d, int desired, java.util.function.LongSupplier memoryFree) {
         int target = Math.max(d.config().minScale(), Math.min(d.config().maxScale(), desired));
         int missing;
         List<Replica> surplus = new ArrayList<>();
@@ -297,6 +297,8 @@ final class FunctionPool {
                     .filter(r -> !r.retired && r.sandbox.isAlive() && r.deployment.version() == d.version()).toList();
             boolean backingOff = System.nanoTime() < noStartBeforeNanos;
             missing = backingOff ? 0 : target - live.size() - starting;
+            // Ahead of calls, only what the node's memory budget holds (as for a call's cold start).
+            if (missing > 0) missing = (int) Math.min(missing, Math.max(0, memoryFree.getAsLong() / d.config().memoryBytes()));
             if (missing > 0) {
                 starting += missing;
             } else if (live.size() > target) {

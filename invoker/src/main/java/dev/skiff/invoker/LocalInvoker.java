@@ -194,7 +194,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
         FunctionDeployment d = deployments.get(name);
         if (d == null || shuttingDown) return 0;
         this.desired.put(name, Math.max(d.config().minScale(), Math.min(d.config().maxScale(), desired)));
-        return pool(name).scaleTo(d, desired);
+        return pool(name).scaleTo(d, desired, this::memoryFree);
     }
 
     private static String hostName() {

@@ -97,8 +97,8 @@ class ClusterIT {
         List<String> cmd = List.of(java, "--enable-native-access=ALL-UNNAMED",
                 "-Dquarkus.http.port=" + port, "-Dquarkus.http.host=127.0.0.1",
                 "-Dskiff.role=" + role,
-                // Room for 2 replicas of 128 MiB per invoker: gateways then place the next cold starts elsewhere.
-                "-Dskiff.replica-memory=256M",
+                // Room for 2 replicas of "spread" (256 MiB) and one of "queued" (128 MiB) per invoker.
+                "-Dskiff.replica-memory=640M",
                 "-Dskiff.advertised-url=http://127.0.0.1:" + port,
                 "-Dskiff.data-dir=" + dir.resolve("data"),
                 "-Dskiff.auth.credentials-file=" + dir.resolve("credentials"),
@@ -134,7 +134,7 @@ class ClusterIT {
     void callsSpreadOverBothInvokersAndSurviveOneBeingKilled() throws Exception {
         tokensWorkOnEveryGateway();
         given().baseUri(gateway.url()).auth().oauth2(gateway.token()).contentType("application/gzip")
-                .body(Functions.pack("spread", "concurrency: 1\nmaxScale: 3\nmemory: 128Mi\n", """
+                .body(Functions.pack("spread", "concurrency: 1\nmaxScale: 3\nmemory: 256Mi\n", """
                         import time
                         def handle(event, context):
                             time.sleep(0.05)
@@ -159,8 +159,9 @@ class ClusterIT {
         }
 
         // 4 clients at concurrency 1 and maxScale 3: replicas gather on the first invoker until it
-        // has no room left (2 x 128 MiB of its 256M), then the third starts on the other one, and
-        // none more anywhere: maxScale counts across the invokers (the 4th client waits for a slot).
+        // has no room for another (2 x 256 MiB of its 640M), then the third starts on the other
+        // one, and none more anywhere: maxScale counts across the invokers (the 4th client waits
+        // for a slot). Either invoker keeps room for a replica of "queued" when the other dies.
         // HTTP/1.1 as curl speaks it: a GET then has no body for sure. (Over HTTP/2 without a
         // Content-Length the body's size is unknown, so a dropped call is not repeated.)
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
