@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.skiff.kafka.LocalKafka;
 import io.restassured.path.json.JsonPath;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -33,39 +32,19 @@ import org.junit.jupiter.api.Test;
  * catalog, and takes over the async calls of the first when that one is killed.
  */
 class ClusterIT {
-    private static final Path JAR = Path.of("target/quarkus-app/quarkus-run.jar");
     private static Path work;
     private static LocalKafka kafka;
-    private static final List<Node> nodes = new ArrayList<>();
-    private static Node gateway;
+    private static final List<SkiffNode> nodes = new ArrayList<>();
+    private static SkiffNode gateway;
     /** A second gateway on the same broker: it shares the function catalog and takes over async calls. */
-    private static Node gateway2;
-    private static Node invokerA;
-    private static Node invokerB;
-
-    record Node(String name, int port, Process process, Path dir) {
-        String url() {
-            return "http://127.0.0.1:" + port;
-        }
-
-        /** The admin token this node's first start wrote for the CLI (gateways share theirs through fn.tokens; invokers keep their own). */
-        String token() {
-            try {
-                for (String line : Files.readAllLines(dir.resolve("credentials"))) {
-                    String[] words = line.strip().split("\\s+");
-                    if (words.length == 2 && words[0].equals("default")) return words[1];
-                }
-            } catch (IOException e) {
-                throw new IllegalStateException(name + " wrote no credentials file yet", e);
-            }
-            throw new IllegalStateException(name + "'s credentials file has no default token");
-        }
-    }
+    private static SkiffNode gateway2;
+    private static SkiffNode invokerA;
+    private static SkiffNode invokerB;
 
     @BeforeAll
     static void startCluster() throws Exception {
         RequiresRoot.check();
-        assertTrue(Files.exists(JAR), JAR + " is built by the package phase, before this test");
+        assertTrue(Files.exists(SkiffNode.JAR), SkiffNode.JAR + " is built by the package phase, before this test");
         work = Files.createTempDirectory("skiff-cluster-it");
         kafka = LocalKafka.start(work.resolve("broker"), 0);
         gateway = start("gateway", "gateway");
@@ -77,37 +56,14 @@ class ClusterIT {
     }
 
     @AfterAll
-    static void stopCluster() {
-        for (Node n : nodes) n.process().destroyForcibly();
-        for (Node n : nodes) {
-            try {
-                n.process().waitFor();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+    static void stopCluster() throws InterruptedException {
+        for (SkiffNode n : nodes) n.kill();
         if (kafka != null) kafka.close();
     }
 
-    private static Node start(String name, String role) throws IOException {
-        int port = freePort();
-        Path dir = work.resolve(name);
-        Files.createDirectories(dir);
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = List.of(java, "--enable-native-access=ALL-UNNAMED",
-                "-Dquarkus.http.port=" + port, "-Dquarkus.http.host=127.0.0.1",
-                "-Dskiff.role=" + role,
-                // Room for 2 replicas of "spread" (256 MiB) and one of "queued" (128 MiB) per invoker.
-                "-Dskiff.replica-memory=640M",
-                "-Dskiff.advertised-url=http://127.0.0.1:" + port,
-                "-Dskiff.data-dir=" + dir.resolve("data"),
-                "-Dskiff.auth.credentials-file=" + dir.resolve("credentials"),
-                "-Dskiff.state-dir=/run/skiff-it-" + name + "-" + ProcessHandle.current().pid(),
-                "-Dskiff.cgroup-name=skiff-it-" + name + "-" + ProcessHandle.current().pid(),
-                "-Dkafka.bootstrap.servers=" + kafka.bootstrapServers(),
-                "-jar", JAR.toAbsolutePath().toString());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("skiff.log").toFile()).start();
-        Node n = new Node(name, port, p, dir);
+    private static SkiffNode start(String name, String role) throws IOException {
+        // Invokers offer room for 2 replicas of "spread" (256 MiB) and one of "queued" (128 MiB).
+        SkiffNode n = SkiffNode.start(work, name, role, kafka.bootstrapServers(), "skiff.replica-memory=640M");
         nodes.add(n);
         return n;
     }
@@ -116,7 +72,7 @@ class ClusterIT {
         return announced(gateway);
     }
 
-    private static int announced(Node gw) {
+    private static int announced(SkiffNode gw) {
         try {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(gw.url() + "/q/health/ready")).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -153,9 +109,9 @@ class ClusterIT {
                         """))
                 .when().put("/v1/functions/queued").then().statusCode(201);
         // The invokers copied the functions from the catalog on Kafka.
-        for (Node inv : List.of(invokerA, invokerB)) {
+        for (SkiffNode inv : List.of(invokerA, invokerB)) {
             awaitTrue(Duration.ofSeconds(30), () -> status(inv, "/v1/functions/spread") == 200 && status(inv, "/v1/functions/queued") == 200,
-                    inv.name() + " has the functions");
+                    inv.name + " has the functions");
         }
 
         // 4 clients at concurrency 1 and maxScale 3: replicas gather on the first invoker until it
@@ -184,9 +140,9 @@ class ClusterIT {
                     .extract().path("callId"));
         }
         // The victim is an invoker running async calls right now (both run the sync function).
-        Node[] victim = new Node[1];
+        SkiffNode[] victim = new SkiffNode[1];
         awaitTrue(Duration.ofSeconds(60), () -> {
-            for (Node inv : List.of(invokerB, invokerA)) if (warm(inv, "queued") > 0) victim[0] = inv;
+            for (SkiffNode inv : List.of(invokerB, invokerA)) if (warm(inv, "queued") > 0) victim[0] = inv;
             return victim[0] != null;
         }, "an invoker holds replicas of the async function");
         victim[0].process().destroyForcibly();
@@ -209,7 +165,7 @@ class ClusterIT {
         }
         assertEquals(Map.of("succeeded", asyncCalls.size()), outcomes, "every accepted async call succeeded");
         assertTrue(outAfter < 10, "out of rotation within a few seconds, was " + outAfter + " s");
-        Files.writeString(work.resolve("result.txt"), "killed " + victim[0].name() + ", sync ok " + load.ok.get() + ", out after " + outAfter + " s, async "
+        Files.writeString(work.resolve("result.txt"), "killed " + victim[0].name + ", sync ok " + load.ok.get() + ", out after " + outAfter + " s, async "
                 + asyncCalls.size() + " succeeded, " + retried + " of them after a retry\n");
 
         // Now a gateway: the second one got the functions from the catalog and serves them; 60
@@ -265,7 +221,7 @@ class ClusterIT {
         long t1 = System.nanoTime();
         awaitTrue(Duration.ofSeconds(10), () -> status(gateway, "/v1/functions", token) == 401, "gateway 1 refuses a token revoked on gateway 2");
         double refusedAfter = (System.nanoTime() - t1) / 1e9;
-        assertTrue(!Files.readString(gateway.dir().resolve("data/auth/tokens.json")).contains(id), "gone from gateway 1's tokens.json");
+        assertTrue(!Files.readString(gateway.dir.resolve("data/auth/tokens.json")).contains(id), "gone from gateway 1's tokens.json");
         Files.writeString(work.resolve("tokens.txt"), "token made on gateway 1 accepted by gateway 2 after " + acceptedAfter
                 + " s; revoked on gateway 2, refused by gateway 1 after " + refusedAfter + " s\n");
     }
@@ -306,11 +262,11 @@ class ClusterIT {
         }
     }
 
-    private static int warm(Node inv) {
+    private static int warm(SkiffNode inv) {
         return warm(inv, "spread");
     }
 
-    private static int warm(Node inv, String function) {
+    private static int warm(SkiffNode inv, String function) {
         try {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(inv.url() + "/v1/functions/" + function))
                             .header("Authorization", "Bearer " + inv.token()).build(),
@@ -325,7 +281,7 @@ class ClusterIT {
         return callStatus(gateway, id);
     }
 
-    private static String callStatus(Node gw, String id) {
+    private static String callStatus(SkiffNode gw, String id) {
         try {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(gw.url() + "/v1/calls/" + id)).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -335,11 +291,11 @@ class ClusterIT {
         }
     }
 
-    private static int status(Node n, String path) {
+    private static int status(SkiffNode n, String path) {
         return status(n, path, n.token());
     }
 
-    private static int status(Node n, String path, String token) {
+    private static int status(SkiffNode n, String path, String token) {
         try {
             return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(n.url() + path)).header("Authorization", "Bearer " + token).build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode();
@@ -357,12 +313,6 @@ class ClusterIT {
         while (!c.holds()) {
             if (System.nanoTime() > deadline) throw new AssertionError("not within " + within.toSeconds() + " s: " + what + " (logs in " + work + ")");
             Thread.sleep(200);
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 }
