@@ -40,6 +40,8 @@ final class ExactlyOnceLoop extends TriggerLoop {
     private static final Logger LOG = Logger.getLogger(ExactlyOnceLoop.class);
 
     private final Supplier<KafkaProducer<byte[], byte[]>> newProducer;
+    /** Whether {@code producer} got through initTransactions. */
+    private boolean initialized;
     private KafkaProducer<byte[], byte[]> producer;
     private final ExecutorService tasks;
     /** The first offsets of a batch that did not commit: where to look for the committed offsets before polling again. */
@@ -72,9 +74,15 @@ final class ExactlyOnceLoop extends TriggerLoop {
                 try {
                     if (producer == null) {
                         producer = newProducer.get();
+                        initialized = false;
+                    }
+                    if (!initialized) {
                         // Fences an older producer of this trigger on this node: its open transaction is
-                        // aborted, or, when its commit had reached the coordinator, completed.
+                        // aborted, or, when its commit had reached the coordinator, completed. A timeout
+                        // here is retried on the same producer (its request stays pending at the
+                        // coordinator); a new producer each time could keep waiting behind the last one.
                         producer.initTransactions();
+                        initialized = true;
                     }
                     if (rewind != null) rewindToCommitted();
                     ConsumerRecords<byte[], byte[]> batch = consumer.poll(Duration.ofMillis(200));
@@ -84,7 +92,7 @@ final class ExactlyOnceLoop extends TriggerLoop {
                     // halt()
                 } catch (RuntimeException e) {
                     LOG.warnf("trigger %s: %s; going on in 1 s", describe(), e.toString());
-                    closeProducer();
+                    if (initialized || !(e instanceof org.apache.kafka.common.errors.TimeoutException)) closeProducer();
                     sleep(1000);
                 }
             }
@@ -159,7 +167,7 @@ final class ExactlyOnceLoop extends TriggerLoop {
             // broker), so never simply re-run the batch: a fresh producer resolves the open
             // transaction, then the group's committed offsets say where to go on from.
             LOG.warnf("trigger %s: transaction failed (%s); going on from the last committed offsets", describe(), e.toString());
-            closeProducer();
+            abortOrClose();
             rewind = start;
             sleep(1000); // not a hot loop of calls while, say, the result topic refuses the records
         }
@@ -181,6 +189,20 @@ final class ExactlyOnceLoop extends TriggerLoop {
         rewind = null;
     }
 
+    /**
+     * Ends a failed transaction: an abortable error (a record the topic refuses, a broker away)
+     * is aborted on the same producer; when that is not possible (fenced, a commit whose outcome
+     * is unknown) the producer is closed and a fresh one resolves the transaction on start.
+     */
+    private void abortOrClose() {
+        try {
+            producer.abortTransaction();
+        } catch (RuntimeException e) {
+            LOG.debugf("trigger %s: abort not possible (%s); starting a fresh producer", describe(), e.toString());
+            closeProducer();
+        }
+    }
+
     private void closeProducer() {
         if (producer == null) return;
         try {
@@ -189,5 +211,6 @@ final class ExactlyOnceLoop extends TriggerLoop {
             LOG.debugf("closing the producer of trigger %s: %s", describe(), e.toString());
         }
         producer = null;
+        initialized = false;
     }
 }
