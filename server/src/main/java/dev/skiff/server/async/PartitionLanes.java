@@ -18,6 +18,8 @@ import org.apache.kafka.common.TopicPartition;
  * the next owner will redo, and a late finish no longer moves any commit point.
  */
 public final class PartitionLanes {
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(PartitionLanes.class);
+
     /** A partition while this consumer owns it; {@code revoked} tells its running records to stand down. */
     public static final class Lane {
         private final OffsetTracker tracker = new OffsetTracker();
@@ -91,6 +93,35 @@ public final class PartitionLanes {
             synchronized (lane) {
                 lane.tracker.committed(e.getValue().offset());
             }
+        }
+    }
+
+    /**
+     * Partitions going to another consumer (or this one stopping): commits what is done there, so
+     * the next owner does not redo it, then drops their lanes; records still running there are
+     * redone by the next owner (at-least-once). {@code who} names the consumer in the log.
+     */
+    public void handOver(Consumer<?, ?> consumer, Collection<TopicPartition> partitions, String who) {
+        try {
+            commitDone(consumer, partitions);
+        } catch (RuntimeException e) {
+            LOG.infof("%s: commit on revocation failed (%s)", who, e.toString());
+        }
+        lost(partitions, who);
+    }
+
+    /** Partitions another member owns already (committing would be refused): their lanes are dropped. */
+    public void lost(Collection<TopicPartition> partitions, String who) {
+        drop(partitions);
+        if (!partitions.isEmpty()) LOG.infof("%s: gave up %s", who, partitions);
+    }
+
+    /** Pauses fetching while {@code full} (records held at the limit), resumes once not: the consumer keeps polling, so it stays in its group. */
+    public static void throttle(Consumer<?, ?> consumer, boolean full) {
+        if (full) {
+            consumer.pause(consumer.assignment());
+        } else if (!consumer.paused().isEmpty()) {
+            consumer.resume(consumer.paused());
         }
     }
 }

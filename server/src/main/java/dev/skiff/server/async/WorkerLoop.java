@@ -115,13 +115,8 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
         }
     }
 
-    /** Pauses fetching while too many records are held; resumes once below. */
     private void throttle() {
-        if (inFlight.get() >= maxInFlight) {
-            consumer.pause(consumer.assignment());
-        } else if (!consumer.paused().isEmpty()) {
-            consumer.resume(consumer.paused());
-        }
+        PartitionLanes.throttle(consumer, inFlight.get() >= maxInFlight);
     }
 
     @Override
@@ -132,24 +127,12 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
 
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-        // Commit what is done before the partitions go, so the next owner does not re-run it;
-        // records still running there are re-run by the next owner (at-least-once).
-        try {
-            lanes.commitDone(consumer, partitions);
-        } catch (RuntimeException e) {
-            LOG.infof("async worker: commit on revocation failed (%s)", e.toString());
-        }
-        drop(partitions);
+        lanes.handOver(consumer, partitions, "async worker");
     }
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
-        drop(partitions); // another member owns them already: committing would be refused
-    }
-
-    private void drop(Collection<TopicPartition> partitions) {
-        lanes.drop(partitions);
-        if (!partitions.isEmpty()) LOG.infof("async worker: gave up %s", partitions);
+        lanes.lost(partitions, "async worker");
     }
 
     private static void sleep(long ms) {

@@ -94,8 +94,8 @@ public class ClusterLogs {
     private void take(ConsumerRecord<String, byte[]> r, String self) {
         if (r.value() == null) return;
         try {
-            if (self != null && self.equals(LogRecords.invoker(r.value()))) return;
-            view.append(LogRecords.parse(r.value()));
+            LogRecords.Received received = LogRecords.parse(r.value());
+            if (!received.invoker().equals(self)) view.append(received.line());
         } catch (java.io.IOException | RuntimeException e) {
             LOG.debugf("skipping a record on %s: %s", LogRecords.TOPIC, e.toString());
         }

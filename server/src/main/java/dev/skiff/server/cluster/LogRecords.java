@@ -34,16 +34,14 @@ public final class LogRecords {
         }
     }
 
-    /** The invoker that printed a record's line. */
-    static String invoker(byte[] json) throws IOException {
-        return JSON.readTree(json).path("invoker").asText("");
-    }
+    /** A line from the topic, with the invoker that printed it. */
+    record Received(String invoker, FunctionLogs.Line line) {}
 
-    static FunctionLogs.Line parse(byte[] json) throws IOException {
+    static Received parse(byte[] json) throws IOException {
         JsonNode o = JSON.readTree(json);
         if (!o.hasNonNull("function") || !o.hasNonNull("text")) throw new IOException("not a log line: " + o);
-        return new FunctionLogs.Line(Instant.parse(o.path("time").asText()), o.path("function").asText(),
-                o.path("replica").asText("?"), o.path("stream").asText("stdout"),
-                o.hasNonNull("callId") ? o.path("callId").asText() : null, o.path("text").asText());
+        return new Received(o.path("invoker").asText(""), new FunctionLogs.Line(Instant.parse(o.path("time").asText()),
+                o.path("function").asText(), o.path("replica").asText("?"), o.path("stream").asText("stdout"),
+                o.hasNonNull("callId") ? o.path("callId").asText() : null, o.path("text").asText()));
     }
 }

@@ -159,13 +159,8 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
         }
     }
 
-    /** Pauses fetching while too many records are held; resumes once below. */
     private void throttle() {
-        if (dispatcher.held() >= maxHeld) {
-            consumer.pause(consumer.assignment());
-        } else if (!consumer.paused().isEmpty()) {
-            consumer.resume(consumer.paused());
-        }
+        PartitionLanes.throttle(consumer, dispatcher.held() >= maxHeld);
     }
 
     @Override
@@ -176,19 +171,11 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
 
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-        // Commit what is done before the partitions go, so the next owner does not re-run it;
-        // records still running there are run again by the next owner (at-least-once).
-        try {
-            lanes.commitDone(consumer, partitions);
-        } catch (RuntimeException e) {
-            LOG.infof("trigger %s: commit on revocation failed (%s)", describe(), e.toString());
-        }
-        lanes.drop(partitions);
-        if (!partitions.isEmpty()) LOG.infof("trigger %s: gave up %s", describe(), partitions);
+        lanes.handOver(consumer, partitions, "trigger " + describe());
     }
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
-        lanes.drop(partitions); // another member owns them already: committing would be refused
+        lanes.lost(partitions, "trigger " + describe());
     }
 }
