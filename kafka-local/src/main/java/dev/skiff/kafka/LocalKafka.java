@@ -234,7 +234,9 @@ public final class LocalKafka implements AutoCloseable {
         terminated = true;
         boolean interrupted = false;
         if (process.isAlive()) {
-            process.destroy();
+            // Through the handle: Process.destroy() also closes the child's stdin, our lifeline, and
+            // the broker's watchdog would then race the SIGTERM with a System.exit of its own.
+            process.toHandle().destroy();
             try {
                 if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                     process.destroyForcibly();
