@@ -35,7 +35,8 @@ Options of this script:
 
 Options passed to the benchmark (dev.skiff.bench.TriggerBench):
   --records 20000   --rounds 2   --concurrency 16 (records in flight: the trigger's concurrency
-  and the connector loop's callers)   --orderings none,key,partition   --partitions 3   --keys 100
+  and the connector loop's callers)   --orderings none,key,partition   --batch-sizes 1,100 (the
+  trigger's batchSize; each size a variant per ordering)   --partitions 3   --keys 100
 EOF2
 }
 

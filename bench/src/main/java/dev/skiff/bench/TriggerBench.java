@@ -43,7 +43,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *   <li>the same loop calling the function once per record through the gateway (/fn/NAME, the
  *       same concurrency as the trigger) before producing its answer: what a hand-written
  *       connector gets, the cost of "a record becomes an HTTP call" without Skiff's trigger;</li>
- *   <li>Skiff's trigger, per ordering (none, key, partition), with a result topic.</li>
+ *   <li>Skiff's trigger, per ordering (none, key, partition) and batch size (1: a record is a
+ *       call; more: up to that many waiting records per call, as a JSON array), with a result
+ *       topic. The function is the same echo: a batch's echo is one result per record.</li>
  * </ol>
  * Every rate is measured the same way, by one reader of the output topic: (records - 1) / (time
  * of the last record read - time of the first), so joining the group and cold starts are not
@@ -62,6 +64,7 @@ public final class TriggerBench {
     int partitions = 3;
     int keys = 100;
     List<String> orderings = List.of("none", "key", "partition");
+    List<Integer> batchSizes = List.of(1, 100);
     String repro = "bench/trigger.sh";
 
     final PrintStream out = System.out;
@@ -75,6 +78,7 @@ public final class TriggerBench {
               --rounds 2           rounds; each runs every variant once, in turn
               --concurrency 16     records in flight (trigger concurrency; the connector loop's callers)
               --orderings none,key,partition
+              --batch-sizes 1,100  the trigger's batchSize, each a variant per ordering
               --partitions 3 --keys 100
               --repro TEXT         how to run this again (printed in the summary)
             """;
@@ -98,6 +102,7 @@ public final class TriggerBench {
                 case "--rounds" -> b.rounds = Integer.parseInt(v);
                 case "--concurrency" -> b.concurrency = Integer.parseInt(v);
                 case "--orderings" -> b.orderings = List.of(v.split(","));
+                case "--batch-sizes" -> b.batchSizes = java.util.Arrays.stream(v.split(",")).map(Integer::valueOf).toList();
                 case "--partitions" -> b.partitions = Integer.parseInt(v);
                 case "--keys" -> b.keys = Integer.parseInt(v);
                 case "--repro" -> b.repro = v;
@@ -119,9 +124,12 @@ public final class TriggerBench {
             out.printf("round %d of %d%n", round, rounds);
             rates.computeIfAbsent("loop", k -> new ArrayList<>()).add(measure("loop-" + round, this::plainLoop));
             rates.computeIfAbsent("loop+call", k -> new ArrayList<>()).add(measure("call-" + round, this::callingLoop));
-            for (String ordering : orderings) {
-                String variant = "trigger " + ordering;
-                rates.computeIfAbsent(variant, k -> new ArrayList<>()).add(measure("t" + ordering + "-" + round, (in, outTopic) -> trigger(in, outTopic, ordering)));
+            for (int batchSize : batchSizes) {
+                for (String ordering : orderings) {
+                    String variant = variant(ordering, batchSize);
+                    String tag = "t" + ordering + (batchSize == 1 ? "" : "-b" + batchSize) + "-" + round;
+                    rates.computeIfAbsent(variant, k -> new ArrayList<>()).add(measure(tag, (in, outTopic) -> trigger(in, outTopic, ordering, batchSize)));
+                }
             }
         }
         double loop = median(rates.get("loop"));
@@ -132,11 +140,14 @@ public final class TriggerBench {
             double r = median(e.getValue());
             summary.add(String.format(Locale.ROOT, "| %s | %.0f | %.3f | %.2f |", e.getKey(), r, r / loop, r / call));
         }
-        for (String ordering : List.of("none", "key")) {
-            List<Double> r = rates.get("trigger " + ordering);
-            if (r == null) continue;
-            double ratio = median(r) / loop;
-            summary.add(String.format(Locale.ROOT, "target: trigger %s >= 0.5 x the plain loop: %s (%.3f)", ordering, ratio >= 0.5 ? "MET" : "MISSED", ratio));
+        for (int batchSize : batchSizes) {
+            for (String ordering : List.of("none", "key")) {
+                List<Double> r = rates.get(variant(ordering, batchSize));
+                if (r == null) continue;
+                double ratio = median(r) / loop;
+                summary.add(String.format(Locale.ROOT, "target: %s >= 0.5 x the plain loop: %s (%.3f)", variant(ordering, batchSize),
+                        ratio >= 0.5 ? "MET" : "MISSED", ratio));
+            }
         }
         Report.summary(out, "Kafka trigger benchmark", SkiffUnderTest.hostLine(CgroupLayout.of("skiff-bench7", Long.toString(serverPid))), repro, summary, problems);
         return problems.isEmpty() ? 0 : 1;
@@ -219,12 +230,16 @@ public final class TriggerBench {
         }
     }
 
+    static String variant(String ordering, int batchSize) {
+        return "trigger " + ordering + (batchSize == 1 ? "" : ", batches of " + batchSize);
+    }
+
     /** Skiff's trigger: a function whose trigger reads {@code in} and writes its answers to {@code outTopic}. */
-    void trigger(String in, String outTopic, String ordering) throws Exception {
+    void trigger(String in, String outTopic, String ordering, int batchSize) throws Exception {
         String name = in.replaceAll("[^a-z0-9]", "-").replaceAll("-+", "-");
         SkiffUnderTest.writeFunction(work.resolve("fn"), name, ECHO, "concurrency: " + concurrency, "maxScale: 2",
                 "triggers:", "  - topic: " + in, "    startFrom: earliest", "    ordering: " + ordering,
-                "    concurrency: " + concurrency, "    resultTopic: " + outTopic);
+                "    concurrency: " + concurrency, "    batchSize: " + batchSize, "    resultTopic: " + outTopic);
         skiff.deploy(work.resolve("fn").resolve(name), true);
         while (!stopLoops.get()) Thread.sleep(100);
         skiff.delete(name);

@@ -15,6 +15,8 @@ import java.util.Set;
  * @param concurrency    records running at once in this trigger's consumer
  * @param resultTopic    null when the responses are not kept
  * @param lagThreshold   records waiting per replica the autoscaler adds for this trigger's backlog (KEDA's lagThreshold)
+ * @param batchSize      records per call at most: 1, the record is the call's body; more, the
+ *                       call's body is a JSON array of the records waiting (see the README)
  */
 public record TriggerConfig(
         String name,
@@ -28,7 +30,11 @@ public record TriggerConfig(
         String deadLetterTopic,
         String resultTopic,
         boolean exactlyOnce,
-        int lagThreshold) {
+        int lagThreshold,
+        int batchSize) {
+
+    /** A batch is one request body: 1,000 records is already a large one. */
+    public static final int MAX_BATCH_SIZE = 1000;
 
     public enum StartFrom { LATEST, EARLIEST }
 

@@ -29,6 +29,7 @@ import java.util.regex.Pattern;
  *     resultTopic: x.out       # optional: the responses
  *     exactlyOnce: false       # true needs resultTopic
  *     lagThreshold: 100        # records waiting per replica the backlog asks the autoscaler for
+ *     batchSize: 1             # up to N waiting records per call, as a JSON array (1: the record is the body)
  * </pre>
  */
 public final class TriggerConfigParser {
@@ -37,7 +38,7 @@ public final class TriggerConfigParser {
     /** Names go into group ids, transactional ids and metric labels: the topic alphabet, shorter. */
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9._-]{1,100}");
     static final List<String> KEYS = List.of("topic", "topics", "name", "group", "startFrom", "ordering", "concurrency", "path",
-            "retry", "deadLetterTopic", "resultTopic", "exactlyOnce", "lagThreshold");
+            "retry", "deadLetterTopic", "resultTopic", "exactlyOnce", "lagThreshold", "batchSize");
     private static final List<String> RETRY_KEYS = List.of("maxAttempts", "backoff", "maxBackoff", "on");
 
     private TriggerConfigParser() {}
@@ -90,7 +91,9 @@ public final class TriggerConfigParser {
             throw invalid(where + ": the dead-letter and result topics must not be topics the trigger reads (it would feed itself)");
         }
         int lagThreshold = integer(map, "lagThreshold", 100, 1, 1_000_000, where);
-        return new TriggerConfig(name, topics, group, startFrom, ordering, concurrency, path, retry, dlq, result, exactlyOnce, lagThreshold);
+        int batchSize = integer(map, "batchSize", 1, 1, TriggerConfig.MAX_BATCH_SIZE, where);
+        return new TriggerConfig(name, topics, group, startFrom, ordering, concurrency, path, retry, dlq, result, exactlyOnce, lagThreshold,
+                batchSize);
     }
 
     private static List<String> topics(Map<?, ?> map, String where) throws InvalidFunctionException {

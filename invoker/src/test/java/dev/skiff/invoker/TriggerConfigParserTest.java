@@ -33,7 +33,7 @@ class TriggerConfigParserTest {
     void aBareTopicGetsTheDocumentedDefaults() throws Exception {
         TriggerConfig t = parse("triggers:\n  - topic: orders\n").get(0);
         assertEquals(new TriggerConfig("orders", List.of("orders"), "skiff-trigger-shop-orders", TriggerConfig.StartFrom.LATEST,
-                TriggerConfig.Ordering.PARTITION, 8, "/", TriggerConfig.Retry.DEFAULT, "skiff.dlq.shop", null, false, 100), t);
+                TriggerConfig.Ordering.PARTITION, 8, "/", TriggerConfig.Retry.DEFAULT, "skiff.dlq.shop", null, false, 100, 1), t);
         assertTrue(t.retry().retries(500) && t.retry().retries(429) && t.retry().retries(504));
         assertTrue(!t.retry().retries(404) && !t.retry().retries(200));
     }
@@ -54,10 +54,11 @@ class TriggerConfigParserTest {
                     resultTopic: out
                     exactlyOnce: true
                     lagThreshold: 50
+                    batchSize: 100
                 """).get(0);
         assertEquals(new TriggerConfig("both", List.of("a", "b.c"), "g1", TriggerConfig.StartFrom.EARLIEST, TriggerConfig.Ordering.KEY, 3,
                 "/hook", new TriggerConfig.Retry(2, Duration.ofMillis(50), Duration.ofMillis(200), Set.of(TriggerConfig.RetryOn.CLIENT_ERROR)),
-                "dead", "out", true, 50), t);
+                "dead", "out", true, 50, 100), t);
         assertTrue(t.retry().retries(404) && !t.retry().retries(500));
     }
 
@@ -125,6 +126,7 @@ class TriggerConfigParserTest {
         assertTrue(refused("triggers:\n  - topic: a\n    startFrom: beginning\n").getMessage().contains("latest, earliest"));
         assertTrue(refused("triggers:\n  - topic: a\n    retry: {on: [5xx, 3xx]}\n").getMessage().contains("3xx"));
         assertTrue(refused("triggers:\n  - topic: a\n    concurrency: 0\n").getMessage().contains("concurrency"));
+        assertTrue(refused("triggers:\n  - topic: a\n    batchSize: 1001\n").getMessage().contains("batchSize"));
         assertTrue(refused("triggers:\n  - topic: a\n    path: nohash\n").getMessage().contains("path"));
         assertTrue(refused("triggers:\n  - topic: a\n    deadLetterTopic: a\n").getMessage().contains("feed itself"));
         assertTrue(refused("triggers:\n  - topic: a\n    exactlyOnce: maybe\n").getMessage().contains("true or false"));

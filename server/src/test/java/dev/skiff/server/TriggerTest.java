@@ -291,6 +291,57 @@ class TriggerTest {
     }
 
     @Test
+    void aBatchCarriesTheWaitingRecordsAndAPoisonRecordAloneGoesToTheDeadLetters() throws Exception {
+        createTopic("trig-batch", 1, Map.of());
+        int count = 60;
+        int poison = 25;
+        // A backlog first, so that the trigger finds full batches waiting when it starts.
+        for (int i = 0; i < count; i++) produce("trig-batch", "k" + (i % 3), i == poison ? "poison" : "r" + i, Map.of());
+        Functions.deploy("trig-batch", """
+                triggers:
+                  - topic: trig-batch
+                    startFrom: earliest
+                    batchSize: 10
+                    resultTopic: trig-batch.out
+                    deadLetterTopic: trig-batch.dlq
+                    %s
+                """.formatted(FAST_RETRY), """
+                import json
+                def handle(event, context):
+                    batch = json.loads(event.body)
+                    if any(r["value"] == "poison" for r in batch):
+                        return {"statusCode": 500, "body": "cannot digest a batch with poison in it"}
+                    size = event.headers.get("x-skiff-batch-size")
+                    out = [{"upper": r["value"].upper(), "offset": r["offset"], "batch": len(batch), "header": size} for r in batch]
+                    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(out)}
+                """);
+        await("the group's offset past all " + count + " records", Duration.ofSeconds(120),
+                () -> committedQuietly("skiff-trigger-trig-batch-trig-batch", new TopicPartition("trig-batch", 0)) == count);
+        List<ConsumerRecord<byte[], byte[]>> out = read("trig-batch.out", count, Duration.ofSeconds(10), false);
+        assertEquals(count - 1, out.size(), "a result for every record but the poison one");
+        int biggest = 0;
+        for (int i = 0; i < out.size(); i++) {
+            ConsumerRecord<byte[], byte[]> r = out.get(i);
+            JsonPath result = new JsonPath(text(r.value()));
+            long source = Long.parseLong(headers(r).get("skiff-source-offset"));
+            assertEquals(i < poison ? i : i + 1, source, "results in input order, the poison record's missing");
+            assertEquals(source, result.getLong("offset"));
+            assertEquals("R" + source, result.getString("upper"));
+            assertEquals(Integer.toString(result.getInt("batch")), result.getString("header"));
+            assertEquals("k" + (source % 3), text(r.key()));
+            assertEquals("application/json", headers(r).get("content-type"));
+            biggest = Math.max(biggest, result.getInt("batch"));
+        }
+        assertEquals(10, biggest, "a backlog makes full batches");
+        List<ConsumerRecord<byte[], byte[]>> dead = read("trig-batch.dlq", 2, Duration.ofSeconds(5), false);
+        assertEquals(1, dead.size(), "only the poison record is a dead letter: its batch was split");
+        assertEquals("poison", text(dead.get(0).value()));
+        assertEquals(Integer.toString(poison), headers(dead.get(0)).get("skiff-dlq-offset"));
+        assertEquals("500", headers(dead.get(0)).get("skiff-dlq-status"));
+        assertEquals("cannot digest a batch with poison in it", headers(dead.get(0)).get("skiff-dlq-error"));
+    }
+
+    @Test
     void keyOrderHoldsWhileDifferentKeysRunInParallel() throws Exception {
         int keys = 20;
         int perKey = 30;

@@ -5,10 +5,13 @@ import dev.skiff.server.async.PartitionLanes;
 import dev.skiff.server.async.RetryPolicy;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -23,7 +26,8 @@ import org.jboss.logging.Logger;
  * ({@link LaneDispatcher}), and a record's offset is committed only when it and every record
  * before it in its partition are done ({@link PartitionLanes}). Done means: the call succeeded
  * (and its result is acknowledged by the broker, when there is a result topic), or its dead letter
- * is acknowledged. A dead letter that cannot be written is tried again, with backoff, for as long
+ * is acknowledged. A record's slot is free once its output is sent; the ack is awaited in the
+ * send's callback. A dead letter that cannot be written is tried again, with backoff, for as long
  * as the partition is ours: never skipped, and nothing after it is committed meanwhile.
  *
  * <p>Like the async worker, beyond a limit of held records it pauses its partitions and keeps
@@ -39,16 +43,19 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
     private final LaneDispatcher<Task> dispatcher;
     private final ExecutorService tasks;
     private final int maxHeld;
+    /** Results and dead letters sent and not acknowledged yet: a stop waits for them (drain time). */
+    private final AtomicInteger unacked = new AtomicInteger();
 
-    private record Task(ConsumerRecord<byte[], byte[]> record, PartitionLanes.Lane lane, Object laneKey) {}
+    private record Task(ConsumerRecord<byte[], byte[]> record, PartitionLanes.Lane lane) {}
 
     AtLeastOnceLoop(String function, TriggerConfig trigger, KafkaConsumer<byte[], byte[]> consumer, KafkaProducer<byte[], byte[]> producer,
             TriggerCall call, TriggerMetrics metrics) {
         super(function, trigger, consumer, call, metrics);
         this.producer = producer;
         this.tasks = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("trigger-" + function + "-" + trigger.name() + "-", 0).factory());
-        this.dispatcher = new LaneDispatcher<>(trigger.concurrency(), this::execute);
-        this.maxHeld = Math.max(100, 10 * trigger.concurrency());
+        this.dispatcher = new LaneDispatcher<>(trigger.concurrency(), trigger.batchSize(), this::execute);
+        // Enough waiting for every slot to find a full batch when it frees.
+        this.maxHeld = Math.max(100, Math.max(10, 2 * trigger.batchSize()) * trigger.concurrency());
     }
 
     @Override
@@ -70,7 +77,7 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
                 }
             }
             long deadline = System.nanoTime() + drain.toNanos();
-            while (dispatcher.held() > 0 && System.nanoTime() < deadline) sleep(50);
+            while ((dispatcher.held() > 0 || unacked.get() > 0) && System.nanoTime() < deadline) sleep(50);
             try {
                 lanes.commitDone(consumer, lanes.owned());
             } catch (RuntimeException e) {
@@ -88,53 +95,109 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
         }
     }
 
-    private void execute(Task t) {
+    private void execute(LaneDispatcher.Batch<Task> batch) {
         try {
-            tasks.execute(() -> process(t));
+            tasks.execute(() -> process(batch));
         } catch (java.util.concurrent.RejectedExecutionException stopped) {
-            // the loop has ended: the record was not committed, whoever reads the partition next runs it
+            // the loop has ended: the records were not committed, whoever reads the partitions next runs them
         }
     }
 
     private void take(ConsumerRecord<byte[], byte[]> r) {
         PartitionLanes.Lane lane = lanes.started(new TopicPartition(r.topic(), r.partition()), r.offset());
         if (lane == null) return; // revoked in this very poll
-        Object key = lane(trigger.ordering(), r); // once: a record's own lane is a fresh object
-        dispatcher.submit(key, new Task(r, lane, key));
+        dispatcher.submit(lane(trigger.ordering(), r), new Task(r, lane));
     }
 
-    private void process(Task t) {
+    private void process(LaneDispatcher.Batch<Task> batch) {
+        List<Task> items = batch.items();
+        List<ConsumerRecord<byte[], byte[]>> records = items.stream().map(Task::record).toList();
+        // Abandoned when no record's partition is ours any more; a record of a partition that moved
+        // while the others' call ran is then not written and not committed (its new owner runs it).
+        BooleanSupplier abandoned = () -> items.stream().allMatch(t -> t.lane().revoked());
         try {
             // Not "while running": on a stop, records that finish within the drain time still count.
-            while (!t.lane().revoked()) {
+            while (!abandoned.getAsBoolean()) {
                 try {
-                    TriggerCall.Outcome outcome = call.run(t.record(), t.lane()::revoked);
-                    switch (outcome.kind()) {
-                        case ABANDONED -> { return; }
-                        case FUNCTION_GONE -> {
-                            LOG.infof("trigger %s: the function is gone; stopping its consumer", describe());
-                            functionGone = true;
-                            halt(Duration.ZERO);
-                            return;
-                        }
-                        default -> {
-                            if (outcome.output() != null && !writeUntilAcked(outcome.output(), t.lane())) return;
-                            metrics.outcome(function, trigger.name(), outcome.kind());
-                            t.lane().finished(t.record().offset());
-                            return;
+                    List<TriggerCall.Outcome> outcomes = call.run(records, abandoned);
+                    for (int i = 0; i < items.size(); i++) {
+                        Task t = items.get(i);
+                        TriggerCall.Outcome outcome = outcomes.get(i);
+                        switch (outcome.kind()) {
+                            case ABANDONED -> { }
+                            case FUNCTION_GONE -> {
+                                if (!functionGone) LOG.infof("trigger %s: the function is gone; stopping its consumer", describe());
+                                functionGone = true;
+                                halt(Duration.ZERO);
+                            }
+                            default -> {
+                                if (t.lane().revoked()) continue;
+                                if (outcome.output() == null) done(t, outcome.kind());
+                                else write(t, outcome);
+                            }
                         }
                     }
+                    return;
                 } catch (RuntimeException e) {
-                    // A bug, not an outcome: the record stays uncommitted and is tried again, so it is not lost.
-                    LOG.errorf(e, "trigger %s at %s-%d@%d; trying it again in 5 s", describe(), t.record().topic(), t.record().partition(),
-                            t.record().offset());
+                    // A bug, not an outcome: the records stay uncommitted and are tried again, so none is lost.
+                    LOG.errorf(e, "trigger %s at %s-%d@%d (%d records); trying again in 5 s", describe(), records.get(0).topic(),
+                            records.get(0).partition(), records.get(0).offset(), records.size());
                     Thread.sleep(5000);
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            dispatcher.finished(t.laneKey());
+            dispatcher.finished(batch);
+        }
+    }
+
+    private void done(Task t, TriggerCall.Kind kind) {
+        metrics.outcome(function, trigger.name(), kind);
+        t.lane().finished(t.record().offset());
+    }
+
+    /**
+     * Sends the record's result or dead letter and returns at once: the slot goes to the next
+     * record while the broker acknowledges (waiting for each ack in its slot capped a trigger at
+     * slots / (call + ack)). The offset counts as done in the send's callback. The producer keeps
+     * send order within a partition, so the results of one key stay in call order unless a send
+     * fails and is written again from {@link #writeUntilAcked}.
+     */
+    private void write(Task t, TriggerCall.Outcome outcome) throws InterruptedException {
+        unacked.incrementAndGet();
+        try {
+            producer.send(outcome.output(), (metadata, error) -> {
+                if (error == null) {
+                    done(t, outcome.kind());
+                    unacked.decrementAndGet();
+                } else {
+                    // The producer's I/O thread must not wait: retries go to a thread of their own.
+                    writeAgain(t, outcome);
+                }
+            });
+        } catch (RuntimeException e) { // refused before sending (buffer full for max.block.ms, closing)
+            try {
+                if (writeUntilAcked(outcome.output(), t.lane())) done(t, outcome.kind());
+            } finally {
+                unacked.decrementAndGet();
+            }
+        }
+    }
+
+    private void writeAgain(Task t, TriggerCall.Outcome outcome) {
+        try {
+            tasks.execute(() -> {
+                try {
+                    if (writeUntilAcked(outcome.output(), t.lane())) done(t, outcome.kind());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    unacked.decrementAndGet();
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException stopped) {
+            unacked.decrementAndGet(); // the loop has ended: not committed, read again by the next owner
         }
     }
 
@@ -160,7 +223,7 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
     }
 
     private void throttle() {
-        PartitionLanes.throttle(consumer, dispatcher.held() >= maxHeld);
+        PartitionLanes.throttle(consumer, dispatcher.held() + unacked.get() >= maxHeld);
     }
 
     @Override

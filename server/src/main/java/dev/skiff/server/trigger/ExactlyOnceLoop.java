@@ -119,24 +119,24 @@ final class ExactlyOnceLoop extends TriggerLoop {
             records.add(r);
         }
         TriggerCall.Outcome[] outcomes = new TriggerCall.Outcome[records.size()];
-        Object[] laneKeys = new Object[records.size()];
         CountDownLatch done = new CountDownLatch(records.size());
         AtomicReference<LaneDispatcher<Integer>> dispatcher = new AtomicReference<>();
-        dispatcher.set(new LaneDispatcher<>(trigger.concurrency(), i -> tasks.execute(() -> {
+        dispatcher.set(new LaneDispatcher<>(trigger.concurrency(), trigger.batchSize(), started -> tasks.execute(() -> {
+            List<Integer> indices = started.items();
             try {
-                outcomes[i] = call.run(records.get(i), () -> abandon);
+                List<TriggerCall.Outcome> got = call.run(indices.stream().map(records::get).toList(), () -> abandon);
+                for (int k = 0; k < indices.size(); k++) outcomes[indices.get(k)] = got.get(k);
             } catch (InterruptedException e) {
-                outcomes[i] = new TriggerCall.Outcome(TriggerCall.Kind.ABANDONED, null, 0);
+                Thread.currentThread().interrupt(); // the outcomes stay null: the batch starts over
             } catch (RuntimeException e) {
-                LOG.errorf(e, "trigger %s at %s-%d@%d", describe(), records.get(i).topic(), records.get(i).partition(), records.get(i).offset());
-                outcomes[i] = new TriggerCall.Outcome(TriggerCall.Kind.ABANDONED, null, 0);
+                ConsumerRecord<byte[], byte[]> first = records.get(indices.get(0));
+                LOG.errorf(e, "trigger %s at %s-%d@%d", describe(), first.topic(), first.partition(), first.offset());
             } finally {
-                dispatcher.get().finished(laneKeys[i]);
-                done.countDown();
+                dispatcher.get().finished(started);
+                indices.forEach(i -> done.countDown());
             }
         })));
-        for (int i = 0; i < records.size(); i++) laneKeys[i] = lane(trigger.ordering(), records.get(i));
-        for (int i = 0; i < records.size(); i++) dispatcher.get().submit(laneKeys[i], i);
+        for (int i = 0; i < records.size(); i++) dispatcher.get().submit(lane(trigger.ordering(), records.get(i)), i);
         try {
             done.await();
         } catch (InterruptedException e) {

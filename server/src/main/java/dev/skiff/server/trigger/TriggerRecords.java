@@ -1,6 +1,12 @@
 package dev.skiff.server.trigger;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.invoker.http.HttpMessage.Header;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -30,6 +36,8 @@ public final class TriggerRecords {
     /** RFC 9110 token: what may stand in an HTTP header name. */
     private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private TriggerRecords() {}
 
     /**
@@ -39,6 +47,13 @@ public final class TriggerRecords {
     public static String callId(String function, String trigger, ConsumerRecord<?, ?> r) {
         String name = "skiff-trigger/" + function + "/" + trigger + "/" + r.topic() + "/" + r.partition() + "/" + r.offset();
         return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    /** A batch's call id: the same for the same records, so a redelivered batch is recognisable too. */
+    public static String batchCallId(String function, String trigger, List<ConsumerRecord<byte[], byte[]>> records) {
+        StringBuilder name = new StringBuilder("skiff-trigger-batch/" + function + "/" + trigger);
+        for (ConsumerRecord<?, ?> r : records) name.append('/').append(r.topic()).append('/').append(r.partition()).append('/').append(r.offset());
+        return UUID.nameUUIDFromBytes(name.toString().getBytes(StandardCharsets.UTF_8)).toString();
     }
 
     /** The HTTP headers of the call a record becomes. */
@@ -122,6 +137,92 @@ public final class TriggerRecords {
             if (rh.name().equalsIgnoreCase("Content-Type")) put(h, "content-type", rh.value());
         }
         return new ProducerRecord<>(resultTopic, null, r.key(), body, h);
+    }
+
+    /**
+     * The body of a batch call: a JSON array with one object per record, in order. Key, value and
+     * header values are strings when they are text, else under {@code keyBase64},
+     * {@code valueBase64} and {@code headersBase64}; a null key or value (a tombstone) is null.
+     */
+    public static byte[] batchBody(List<ConsumerRecord<byte[], byte[]>> records) {
+        ArrayNode array = JSON.createArrayNode();
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            ObjectNode o = array.addObject();
+            o.put("topic", r.topic());
+            o.put("partition", r.partition());
+            o.put("offset", r.offset());
+            o.put("timestamp", r.timestamp());
+            bytes(o, "key", r.key());
+            ObjectNode text = JSON.createObjectNode();
+            ObjectNode binary = JSON.createObjectNode();
+            for (org.apache.kafka.common.header.Header kh : r.headers()) {
+                byte[] raw = kh.value() == null ? new byte[0] : kh.value();
+                String value = utf8(raw);
+                if (value != null) text.put(kh.key(), value);
+                else binary.put(kh.key(), Base64.getEncoder().encodeToString(raw));
+            }
+            o.set("headers", text);
+            if (!binary.isEmpty()) o.set("headersBase64", binary);
+            bytes(o, "value", r.value());
+        }
+        try {
+            return JSON.writeValueAsBytes(array);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a JSON tree that cannot be written", e);
+        }
+    }
+
+    private static void bytes(ObjectNode o, String field, byte[] raw) {
+        if (raw == null) {
+            o.putNull(field);
+            return;
+        }
+        String text = utf8(raw);
+        if (text != null) o.put(field, text);
+        else o.put(field + "Base64", Base64.getEncoder().encodeToString(raw));
+    }
+
+    /** Valid UTF-8 as a string (control characters allowed: JSON escapes them), else null. */
+    private static String utf8(byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    /** One record's share of a batch response: what goes to the result topic. */
+    public record BatchResult(byte[] body, String contentType) {}
+
+    /**
+     * The results of a batch call, one per record: the response must be a JSON array of exactly
+     * as many elements; a string element's result is its UTF-8 text, any other its JSON text.
+     *
+     * @throws IllegalArgumentException saying what is wrong with the response, for the dead letter
+     */
+    public static List<BatchResult> batchResults(byte[] body, int records) {
+        JsonNode tree;
+        try {
+            tree = JSON.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("the response to a batch of " + records + " is not JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new IllegalStateException("reading bytes in memory", e);
+        }
+        if (tree == null || !tree.isArray() || tree.size() != records) {
+            String got = tree == null || tree.isMissingNode() ? "an empty body"
+                    : tree.isArray() ? "an array of " + tree.size() : "a JSON " + tree.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+            throw new IllegalArgumentException("the response to a batch of " + records + " records must be a JSON array of "
+                    + records + " results, one per record in order; got " + got);
+        }
+        List<BatchResult> results = new ArrayList<>(records);
+        for (JsonNode element : tree) {
+            results.add(element.isTextual()
+                    ? new BatchResult(element.textValue().getBytes(StandardCharsets.UTF_8), "text/plain; charset=utf-8")
+                    : new BatchResult(element.toString().getBytes(StandardCharsets.UTF_8), "application/json"));
+        }
+        return results;
     }
 
     /** At most 1 KiB of UTF-8, cut on a character boundary. */

@@ -115,4 +115,57 @@ class TriggerRecordsTest {
         assertEquals(Map.of("skiff-source-topic", "orders", "skiff-source-partition", "2", "skiff-source-offset", "41", "skiff-status", "200",
                 "skiff-call-id", "id-1", "content-type", "text/plain"), h);
     }
+
+    @Test
+    void aBatchIsAJsonArrayOfTheRecordsInOrderWithBinaryPartsInBase64() throws Exception {
+        ConsumerRecord<byte[], byte[]> text = record(utf8("k-1"), Map.of("tenant", utf8("acme"), "sig", new byte[] {(byte) 0xff, 0}));
+        ConsumerRecord<byte[], byte[]> binary = new ConsumerRecord<>("orders", 2, 42L, 1700000000124L, TimestampType.CREATE_TIME, -1, -1,
+                null, new byte[] {(byte) 0xc3, 0x28}, new RecordHeaders(), Optional.empty());
+        ConsumerRecord<byte[], byte[]> tombstone = new ConsumerRecord<>("orders", 2, 43L, 1700000000125L, TimestampType.CREATE_TIME, -1, -1,
+                utf8("gone"), null, new RecordHeaders(), Optional.empty());
+        com.fasterxml.jackson.databind.JsonNode batch = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(TriggerRecords.batchBody(List.of(text, binary, tombstone)));
+        assertEquals(3, batch.size());
+        assertEquals("orders", batch.get(0).get("topic").asText());
+        assertEquals(2, batch.get(0).get("partition").asInt());
+        assertEquals(41L, batch.get(0).get("offset").asLong());
+        assertEquals(1700000000123L, batch.get(0).get("timestamp").asLong());
+        assertEquals("k-1", batch.get(0).get("key").asText());
+        assertEquals("body", batch.get(0).get("value").asText());
+        assertEquals("acme", batch.get(0).get("headers").get("tenant").asText());
+        assertEquals(Base64.getEncoder().encodeToString(new byte[] {(byte) 0xff, 0}), batch.get(0).get("headersBase64").get("sig").asText());
+        assertTrue(batch.get(1).get("key").isNull());
+        assertNull(batch.get(1).get("value"), "not text: under valueBase64 only");
+        assertEquals(Base64.getEncoder().encodeToString(new byte[] {(byte) 0xc3, 0x28}), batch.get(1).get("valueBase64").asText());
+        assertTrue(batch.get(2).get("value").isNull(), "a tombstone's value is null");
+        assertEquals(43L, batch.get(2).get("offset").asLong());
+    }
+
+    @Test
+    void aBatchResponseIsOneResultPerRecordOrItIsRefusedWithTheReason() {
+        List<TriggerRecords.BatchResult> results = TriggerRecords.batchResults(utf8("[\"plain\", {\"n\": 1}, null]"), 3);
+        assertEquals("plain", new String(results.get(0).body(), StandardCharsets.UTF_8));
+        assertEquals("text/plain; charset=utf-8", results.get(0).contentType());
+        assertEquals("{\"n\":1}", new String(results.get(1).body(), StandardCharsets.UTF_8));
+        assertEquals("application/json", results.get(1).contentType());
+        assertEquals("null", new String(results.get(2).body(), StandardCharsets.UTF_8));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> TriggerRecords.batchResults(utf8("[1, 2]"), 3));
+        assertTrue(e.getMessage().contains("JSON array of 3 results") && e.getMessage().contains("an array of 2"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> TriggerRecords.batchResults(utf8("ok"), 1));
+        assertTrue(e.getMessage().contains("not JSON"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> TriggerRecords.batchResults(utf8("{}"), 1));
+        assertTrue(e.getMessage().contains("a JSON object"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> TriggerRecords.batchResults(new byte[0], 1));
+        assertTrue(e.getMessage().contains("an empty body"), e.getMessage());
+    }
+
+    @Test
+    void aBatchCallIdIsTheSameForTheSameRecords() {
+        ConsumerRecord<byte[], byte[]> a = record(utf8("k"), Map.of());
+        ConsumerRecord<byte[], byte[]> b = new ConsumerRecord<>("orders", 2, 42L, 1L, TimestampType.CREATE_TIME, -1, -1, null, utf8("x"),
+                new RecordHeaders(), Optional.empty());
+        assertEquals(TriggerRecords.batchCallId("f", "t", List.of(a, b)), TriggerRecords.batchCallId("f", "t", List.of(a, b)));
+        assertTrue(!TriggerRecords.batchCallId("f", "t", List.of(a, b)).equals(TriggerRecords.batchCallId("f", "t", List.of(a))));
+    }
 }
