@@ -89,13 +89,8 @@ public final class TriggerRecords {
 
     /** The bytes as a header value: valid UTF-8 without control characters (CR/LF would split the header), else null. */
     static String text(byte[] bytes) {
-        String s;
-        try {
-            s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            return null;
-        }
+        String s = utf8(bytes);
+        if (s == null) return null;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c < 0x20 && c != '\t' || c == 0x7f) return null;
