@@ -25,6 +25,8 @@ final class FunctionPool {
     private long calls;
     /** Replicas in a row that failed to start or died on their own; reset by a successful call. */
     private int consecutiveFailures;
+    /** stopAll ran: the function is removed or the node stops; a replica that comes up now is stopped at once. */
+    private boolean stopped;
     private long noStartBeforeNanos;
     static final long FIRST_BACKOFF_MS = 500;
     static final long MAX_BACKOFF_MS = 30_000;
@@ -117,34 +119,38 @@ final class FunctionPool {
     }
 
     private Replica coldStart(FunctionDeployment d) throws InvocationException {
-        Replica fresh = null;
+        Replica fresh;
         long t0 = System.nanoTime();
         try {
             fresh = launcher.start(d);
-            coldStartRecorder.accept(System.nanoTime() - t0);
-            return fresh;
-        } catch (InvocationException e) {
-            lock.lock();
-            try {
-                failed();
-            } finally {
-                lock.unlock();
-            }
-            throw e;
-        } finally {
+        } catch (InvocationException | RuntimeException e) {
             lock.lock();
             try {
                 starting--;
-                if (fresh != null) {
-                    fresh.inFlight = 1;
-                    replicas.add(fresh);
-                    watchExit(fresh);
-                }
+                if (e instanceof InvocationException) failed();
                 slotFreed.signalAll();
             } finally {
                 lock.unlock();
             }
+            throw e;
         }
+        coldStartRecorder.accept(System.nanoTime() - t0);
+        lock.lock();
+        try {
+            starting--;
+            slotFreed.signalAll();
+            if (!stopped) {
+                fresh.inFlight = 1;
+                replicas.add(fresh);
+                watchExit(fresh);
+                return fresh;
+            }
+        } finally {
+            lock.unlock();
+        }
+        // The function was removed (stopAll) while this replica started: kept, it would run for ever.
+        fresh.stop();
+        throw new InvocationException(503, "function_removed", d.name() + " was removed while a replica of it was starting");
     }
 
     /** Called under the lock when a replica failed to start or died unasked: back off exponentially. */
@@ -236,6 +242,7 @@ final class FunctionPool {
         List<Replica> all;
         lock.lock();
         try {
+            stopped = true; // replicas still starting stop themselves when they are up
             replicas.forEach(r -> r.retired = true);
             while (replicas.stream().anyMatch(r -> r.inFlight > 0) && System.nanoTime() < deadline) {
                 slotFreed.await(50, TimeUnit.MILLISECONDS);
@@ -329,10 +336,20 @@ final class FunctionPool {
                     Replica r = coldStart(d);
                     release(r, true); // coldStart hands the new replica over with one slot taken
                 } catch (InvocationException e) {
-                    org.jboss.logging.Logger.getLogger(FunctionPool.class).warnf("starting a replica of %s ahead of calls: %s",
-                            name, e.getMessage());
+                    // Once the function is removed, a start that fails (its code is gone) is expected.
+                    org.jboss.logging.Logger.getLogger(FunctionPool.class).logf(stopped() ? org.jboss.logging.Logger.Level.DEBUG
+                            : org.jboss.logging.Logger.Level.WARN, "starting a replica of %s ahead of calls: %s", name, e.getMessage());
                 }
             });
+        }
+    }
+
+    private boolean stopped() {
+        lock.lock();
+        try {
+            return stopped;
+        } finally {
+            lock.unlock();
         }
     }
 

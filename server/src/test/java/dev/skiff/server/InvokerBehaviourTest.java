@@ -11,6 +11,7 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
 import jakarta.inject.Inject;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -25,6 +26,9 @@ import org.junit.jupiter.api.Test;
 class InvokerBehaviourTest {
     @Inject
     LocalInvoker invoker;
+
+    @Inject
+    dev.skiff.invoker.SkiffConfig config;
 
     @BeforeAll
     static void root() {
@@ -200,6 +204,34 @@ class InvokerBehaviourTest {
                 .matcher(metrics);
         org.junit.jupiter.api.Assertions.assertTrue(coldStarts.find(), "no cold-start count for shared in /q/metrics");
         assertEquals(2, (int) Double.parseDouble(coldStarts.group(1)), "replicas started for 10 concurrent calls at concurrency 5");
+    }
+
+    @Test
+    void aReplicaStillStartingWhenItsFunctionIsDeletedIsStoppedNotLeftRunning() throws Exception {
+        // Each replica takes 4 s to come up; the deploy waits for the first one.
+        deploy("slowstart", "maxScale: 3\n", "import time\ntime.sleep(4)\ndef handle(e, c):\n    return 'up'\n");
+        Path sockets = config.stateDir().resolve("sockets");
+        assertEquals(1, replicaDirs(sockets, "slowstart-").size());
+        invoker.scaleTo("slowstart", 2); // a second one starts in the background
+        Thread.sleep(1000);
+        given().when().delete("/v1/functions/slowstart").then().statusCode(204);
+        // The start in flight ends about 3 s later; before the fix its replica joined the removed
+        // function's pool and ran on, with nothing left to stop it.
+        long deadline = System.currentTimeMillis() + 15_000;
+        List<String> left = replicaDirs(sockets, "slowstart-");
+        while (System.currentTimeMillis() < deadline) {
+            Thread.sleep(500);
+            left = replicaDirs(sockets, "slowstart-");
+            if (left.isEmpty() && System.currentTimeMillis() > deadline - 8_000) break; // past the start in flight
+        }
+        assertEquals(List.of(), left, "replicas of the deleted function still running");
+    }
+
+    /** The replicas running on this node, by their socket directories (one per live replica, removed when it stops). */
+    static List<String> replicaDirs(Path sockets, String prefix) throws java.io.IOException {
+        try (var entries = java.nio.file.Files.list(sockets)) {
+            return entries.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(prefix)).sorted().toList();
+        }
     }
 
     @Test
