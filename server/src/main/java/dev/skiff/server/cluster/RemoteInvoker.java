@@ -97,12 +97,12 @@ public final class RemoteInvoker {
         return new StreamedResponse(r.status(), headers, r.contentLength(), returningAtEnd(r.body(), baseUrl, c, watchdog));
     }
 
-    private static InvocationException silent(String baseUrl, java.time.Duration deadline) {
+    static InvocationException silent(String baseUrl, java.time.Duration deadline) {
         return new InvocationException(504, "invoker_silent", "the invoker at " + baseUrl + " did not finish the call within "
                 + deadline.toSeconds() + " s (the function's timeout and queue wait, and a margin); the connection was dropped");
     }
 
-    private static List<HttpMessage.Header> withoutInternalHeaders(List<HttpMessage.Header> headers) {
+    static List<HttpMessage.Header> withoutInternalHeaders(List<HttpMessage.Header> headers) {
         List<HttpMessage.Header> out = new ArrayList<>(headers.size());
         for (HttpMessage.Header h : headers) {
             String n = h.name();
