@@ -101,7 +101,7 @@ public class ClusterInvoker implements Invoker, EventLoopRelay {
         int replicaLimit = Placement.replicaLimit(d.name(), d.config().maxScale(), all, first);
         AtomicInteger inFlight = inFlight(d.name(), first.invoker());
         inFlight.incrementAndGet();
-        relay().relay(first.url(), d, call, replicaLimit, deadline(d), resp, new RemoteRelay.Outcome() {
+        RemoteRelay.Outcome outcome = new RemoteRelay.Outcome() {
             @Override
             public void answered() {
                 inFlight.decrementAndGet();
@@ -126,7 +126,15 @@ public class ClusterInvoker implements Invoker, EventLoopRelay {
                     InvocationRoutes.answerFailure(resp, call, d.name(), e, http1);
                 }
             }
-        });
+        };
+        try {
+            relay().relay(first.url(), d, call, replicaLimit, deadline(d), resp, outcome);
+        } catch (RuntimeException e) {
+            // Nothing was sent (e.g. a header the client refuses): the blocking client has its own rules.
+            inFlight.decrementAndGet();
+            LOG.debugf("call %s: not relayed from the event loop: %s", call.callId(), e);
+            return false;
+        }
         return true;
     }
 

@@ -20,6 +20,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
 
 /**
  * The call of {@link RemoteInvoker#invokeStreaming}, made from the event loop the caller's request
@@ -33,6 +34,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * serve a call on a connection of another event loop, two hand-offs again.
  */
 final class RemoteRelay {
+    private static final Logger LOG = Logger.getLogger(RemoteRelay.class);
+
     /** How a relayed call ended; each call ends in exactly one of them, on the event loop. */
     interface Outcome {
         /** The invoker answered and the answer went to the caller (or the caller went away meanwhile). */
@@ -70,7 +73,9 @@ final class RemoteRelay {
         RequestOptions options = new RequestOptions().setMethod(HttpMethod.valueOf(call.method()))
                 .setHost(u.getHost()).setPort(u.getPort() < 0 ? 80 : u.getPort())
                 .setURI("/internal/fn/" + d.name() + call.path() + (call.query().isEmpty() ? "" : "?" + call.query()));
-        MultiMap headers = MultiMap.caseInsensitiveMultiMap();
+        // Validating headers: one the client refuses throws here, before anything is sent (the
+        // caller then takes the blocking path), rather than failing the request as if the invoker were down.
+        MultiMap headers = io.vertx.core.http.HttpHeaders.headers();
         for (HttpMessage.Header h : RemoteInvoker.withoutInternalHeaders(call.headers())) {
             if (!HttpMessage.isHopByHop(h.name())) headers.add(h.name(), h.value());
         }
@@ -114,10 +119,19 @@ final class RemoteRelay {
                 });
                 return;
             }
-            answer(r, req, call, resp, () -> {
+            Runnable done = () -> {
                 vertx.cancelTimer(watchdog);
                 outcome.answered();
-            });
+            };
+            try {
+                answer(r, req, call, resp, done);
+            } catch (RuntimeException e) {
+                // A handler that throws would leave the caller waiting for ever: cut the call instead.
+                LOG.warnf(e, "call %s: relaying the invoker's answer failed", call.callId());
+                req.reset();
+                cut(resp, call.callId(), String.valueOf(e.getMessage()));
+                done.run();
+            }
         });
     }
 
@@ -129,7 +143,6 @@ final class RemoteRelay {
             return;
         }
         resp.setStatusCode(r.statusCode());
-        if (r.statusMessage() != null) resp.setStatusMessage(r.statusMessage());
         MultiMap out = resp.headers();
         for (Map.Entry<String, String> h : r.headers()) {
             if (!HttpMessage.isHopByHop(h.getKey()) && !h.getKey().equalsIgnoreCase(InvocationRoutes.INVOKER_ERROR_HEADER)) out.add(h.getKey(), h.getValue());
