@@ -49,7 +49,7 @@ public class InvocationRoutes {
     public static final String NO_ROOM = "no_room";
     /** How long a call for a version this node has not received yet waits for it. */
     private static final java.time.Duration VERSION_WAIT = java.time.Duration.ofSeconds(10);
-    /** Bodies up to this size are read whole (requests on the event loop, answers on the call thread); larger ones stream. */
+    /** Bodies up to this size are read whole (requests on the event loop, answers where the call runs); larger ones stream. */
     public static final int SMALL_BODY = 16 * 1024;
     private static final int STREAM_CHUNK = 64 * 1024;
 
