@@ -34,7 +34,7 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class InvocationRoutes {
     private static final Logger LOG = Logger.getLogger(InvocationRoutes.class);
-    static final String CALL_ID = "X-Call-Id";
+    public static final String CALL_ID = "X-Call-Id";
     /** The version a gateway chose, on calls to /internal/fn (the invoker does not pick one itself). */
     public static final String VERSION_HEADER = "X-Skiff-Version";
     /**
@@ -49,8 +49,8 @@ public class InvocationRoutes {
     public static final String NO_ROOM = "no_room";
     /** How long a call for a version this node has not received yet waits for it. */
     private static final java.time.Duration VERSION_WAIT = java.time.Duration.ofSeconds(10);
-    /** Bodies up to this size are read whole (requests on the event loop, answers on the call thread); larger ones stream. */
-    private static final int SMALL_BODY = 16 * 1024;
+    /** Bodies up to this size are read whole (requests on the event loop, answers where the call runs); larger ones stream. */
+    public static final int SMALL_BODY = 16 * 1024;
     private static final int STREAM_CHUNK = 64 * 1024;
 
     /**
@@ -99,8 +99,13 @@ public class InvocationRoutes {
     }
 
     /** Who runs the call: the gateway's invoker (public routes) or this node's own (internal routes). */
-    private interface CallTarget {
+    public interface CallTarget {
         StreamedResponse call(FunctionDeployment d, InvocationRequest call) throws InvocationException;
+    }
+
+    /** Answers a call from the event loop itself and returns true, or returns false: it runs on a call thread. */
+    private interface EventLoopAnswer {
+        boolean answered(InvocationRequest call, HttpServerResponse resp, boolean http1);
     }
 
     private void invoke(RoutingContext ctx) {
@@ -116,7 +121,10 @@ public class InvocationRoutes {
             return;
         }
         if (refusedByAuth(ctx, callId, authorizer.forInvocation(d.config(), req.getHeader("Authorization")))) return;
-        serve(ctx, callId, name, path, forwardedHeaders(req), () -> d, invoker::invokeStreaming);
+        EventLoopAnswer relayed = invoker instanceof EventLoopRelay relay
+                ? (call, resp, http1) -> relay.relay(d, call, resp, http1, target -> runOnCallThread(name, () -> d, target, call, resp, http1))
+                : null;
+        serve(ctx, callId, name, path, forwardedHeaders(req), () -> d, invoker::invokeStreaming, relayed);
     }
 
     /**
@@ -176,7 +184,7 @@ public class InvocationRoutes {
             String key = h.getKey();
             if (!key.equalsIgnoreCase(VERSION_HEADER) && !key.equalsIgnoreCase(REPLICA_LIMIT_HEADER)) headers.add(new HttpMessage.Header(key, h.getValue()));
         }
-        serve(ctx, callId, name, path, headers, () -> versionHere(name, version), (d, call) -> local.invokeStreaming(d, call, replicaLimit));
+        serve(ctx, callId, name, path, headers, () -> versionHere(name, version), (d, call) -> local.invokeStreaming(d, call, replicaLimit), null);
     }
 
     private void warmUpHere(RoutingContext ctx) {
@@ -216,7 +224,7 @@ public class InvocationRoutes {
     }
 
     private void serve(RoutingContext ctx, String callId, String name, String path, List<HttpMessage.Header> headers,
-            DeploymentLookup lookup, CallTarget target) {
+            DeploymentLookup lookup, CallTarget target, EventLoopAnswer onEventLoop) {
         HttpServerRequest req = ctx.request();
         long length = -1;
         String cl = req.getHeader("Content-Length");
@@ -243,7 +251,7 @@ public class InvocationRoutes {
         HttpServerResponse resp = ctx.response();
         String method = req.method().name();
         if (noBody) {
-            dispatch(name, lookup, target, new InvocationRequest(callId, method, path, req.query(), headers, new byte[0]), resp, http1);
+            dispatch(name, lookup, target, onEventLoop, new InvocationRequest(callId, method, path, req.query(), headers, new byte[0]), resp, http1);
         } else if (length >= 0 && length <= SMALL_BODY) {
             // A small body of known size (most calls): read it here, on the event loop, so the call
             // thread never has to wait for the event loop to hand it chunks.
@@ -251,31 +259,38 @@ public class InvocationRoutes {
                 if (body.failed()) {
                     error(resp, callId, 400, "bad_request_body", "the request body broke off: " + body.cause().getMessage());
                 } else {
-                    dispatch(name, lookup, target, new InvocationRequest(callId, method, path, req.query(), headers, body.result().getBytes()), resp, http1);
+                    dispatch(name, lookup, target, onEventLoop, new InvocationRequest(callId, method, path, req.query(), headers, body.result().getBytes()), resp, http1);
                 }
             });
             // Quarkus hands routes a paused request and resumes it when a data handler is set,
             // which body() does not do (quarkusio/quarkus#31101).
             req.resume();
         } else {
-            dispatch(name, lookup, target, InvocationRequest.streaming(callId, method, path, req.query(), headers,
+            dispatch(name, lookup, target, onEventLoop, InvocationRequest.streaming(callId, method, path, req.query(), headers,
                     new RequestBodyStream(req, ctx.vertx().getOrCreateContext(), config.maxBodyBytes()), length), resp, http1);
         }
     }
 
+    /**
+     * Answers the call from the event loop when {@code onEventLoop} can (a call relayed to an
+     * invoker in another process, its body in memory); else runs it on a call thread.
+     */
+    private void dispatch(String name, DeploymentLookup lookup, CallTarget target, EventLoopAnswer onEventLoop, InvocationRequest call,
+            HttpServerResponse resp, boolean http1) {
+        if (onEventLoop != null && call.bodyStream() == null && onEventLoop.answered(call, resp, http1)) return;
+        runOnCallThread(name, lookup, target, call, resp, http1);
+    }
+
     /** Runs the call off the event loop (the invoker blocks on the sandbox's socket) and relays its answer. */
-    private void dispatch(String name, DeploymentLookup lookup, CallTarget target, InvocationRequest call, HttpServerResponse resp, boolean http1) {
+    private void runOnCallThread(String name, DeploymentLookup lookup, CallTarget target, InvocationRequest call, HttpServerResponse resp,
+            boolean http1) {
         String callId = call.callId();
         callThreads.execute(() -> {
             StreamedResponse r;
             try {
                 r = target.call(lookup.find(), call);
             } catch (InvocationException e) {
-                LOG.infof("call %s to %s: %d %s", callId, name, e.status(), e.getMessage());
-                if (e.retryAfterSeconds() > 0) resp.putHeader("Retry-After", Long.toString(e.retryAfterSeconds()));
-                if (e.status() == 413 && http1) resp.putHeader("Connection", "close");
-                if (NOT_HERE.equals(e.error()) || NO_ROOM.equals(e.error())) resp.putHeader(INVOKER_ERROR_HEADER, e.error());
-                error(resp, callId, e.status(), e.error(), e.getMessage());
+                answerFailure(resp, call, name, e, http1);
                 return;
             } catch (RuntimeException e) {
                 LOG.error("call " + callId + " to " + name, e);
@@ -284,6 +299,16 @@ public class InvocationRoutes {
             }
             relay(r, resp, callId, name);
         });
+    }
+
+    /** The answer to a call that failed (the function's or an invoker's refusal, a lost invoker, ...). Any thread. */
+    public static void answerFailure(HttpServerResponse resp, InvocationRequest call, String name, InvocationException e, boolean http1) {
+        LOG.infof("call %s to %s: %d %s", call.callId(), name, e.status(), e.getMessage());
+        if (resp.ended() || resp.closed()) return;
+        if (e.retryAfterSeconds() > 0) resp.putHeader("Retry-After", Long.toString(e.retryAfterSeconds()));
+        if (e.status() == 413 && http1) resp.putHeader("Connection", "close");
+        if (NOT_HERE.equals(e.error()) || NO_ROOM.equals(e.error())) resp.putHeader(INVOKER_ERROR_HEADER, e.error());
+        error(resp, call.callId(), e.status(), e.error(), e.getMessage());
     }
 
     /** Streams the function's answer to the caller, at the pace the caller reads it. */

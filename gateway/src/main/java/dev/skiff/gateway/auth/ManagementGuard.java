@@ -33,7 +33,8 @@ public class ManagementGuard {
     }
 
     static boolean isManagement(String normalizedPath) {
-        String p = normalizedPath.replaceAll("/{2,}", "/");
+        // Runs before every request, calls included: compile the regex only for a path that needs it.
+        String p = normalizedPath.contains("//") ? normalizedPath.replaceAll("/{2,}", "/") : normalizedPath;
         return (p.equals("/v1") || p.startsWith("/v1/")) && !p.startsWith(CALLS);
     }
 

@@ -163,13 +163,22 @@ public final class UnixHttpConnection implements Closeable {
 
     private static final byte[] CRLF = {'\r', '\n'};
 
-    private static final java.util.regex.Pattern TOKEN = java.util.regex.Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
-
     private static void appendHeader(StringBuilder head, HttpMessage.Header h) {
         // Refuse header injection: a name must be an RFC 9110 token, and a CR or LF in a value
         // would start a new header or a new request.
-        if (!TOKEN.matcher(h.name()).matches() || h.value().indexOf('\r') >= 0 || h.value().indexOf('\n') >= 0) return;
+        if (!isToken(h.name()) || h.value().indexOf('\r') >= 0 || h.value().indexOf('\n') >= 0) return;
         head.append(h.name()).append(": ").append(h.value()).append("\r\n");
+    }
+
+    /** RFC 9110 token ({@code 1*tchar}); by hand, as a regex match per header was ~7% of a call thread's CPU. */
+    static boolean isToken(String s) {
+        if (s.isEmpty()) return false;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+            if (!tchar) return false;
+        }
+        return true;
     }
 
     private StreamedResponse readResponse(boolean head) throws IOException {

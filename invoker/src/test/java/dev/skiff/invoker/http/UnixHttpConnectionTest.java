@@ -128,6 +128,14 @@ class UnixHttpConnectionTest {
     }
 
     @Test
+    void headerNamesAreRfc9110Tokens() {
+        for (String ok : List.of("X-Call-Id", "a", "!#$%&'*+-.^_`|~09azAZ")) org.junit.jupiter.api.Assertions.assertTrue(UnixHttpConnection.isToken(ok), ok);
+        for (String bad : List.of("", "X Call", "X:Y", "X\r\nY", "Ä", "(x)", "x\"", "a/b", "x@y", "{x}", "\t")) {
+            org.junit.jupiter.api.Assertions.assertFalse(UnixHttpConnection.isToken(bad), bad);
+        }
+    }
+
+    @Test
     void contentLengthOfTheRequestIsTheBodyLength() throws Exception {
         byte[] body = new byte[70_000]; // larger than the client's 16 KiB buffer
         for (int i = 0; i < body.length; i++) body[i] = (byte) i;

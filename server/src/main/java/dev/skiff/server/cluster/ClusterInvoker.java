@@ -1,5 +1,6 @@
 package dev.skiff.server.cluster;
 
+import dev.skiff.gateway.EventLoopRelay;
 import dev.skiff.gateway.InvocationRoutes;
 import dev.skiff.invoker.FunctionDeployment;
 import dev.skiff.invoker.FunctionLogs;
@@ -10,6 +11,8 @@ import dev.skiff.invoker.LocalInvoker;
 import dev.skiff.invoker.ReplicaStatus;
 import dev.skiff.invoker.SkiffConfig;
 import dev.skiff.invoker.StreamedResponse;
+import io.vertx.core.http.HttpServerResponse;
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.io.FilterInputStream;
@@ -24,6 +27,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
@@ -35,9 +39,13 @@ import org.jboss.logging.Logger;
  * <p>A call that cannot connect to an invoker goes to the next one (nothing was sent). A call
  * that an invoker dropped mid-way (it died) is a 502, and is repeated elsewhere only when that is
  * safe: GET, HEAD, PUT, DELETE or OPTIONS with a body still in memory.
+ *
+ * <p>A call whose body is in memory and whose first choice is an invoker in another process is
+ * sent from the gateway's event loop ({@link #relay}, {@link RemoteRelay}); only if that invoker
+ * does not take it does the rest of the list run the blocking way, on a call thread.
  */
 @ApplicationScoped
-public class ClusterInvoker implements Invoker {
+public class ClusterInvoker implements Invoker, EventLoopRelay {
     private static final Logger LOG = Logger.getLogger(ClusterInvoker.class);
     private static final Set<String> SAFE_TO_REPEAT = Set.of("GET", "HEAD", "PUT", "DELETE", "OPTIONS");
     private static final String LOCAL_URL = "local";
@@ -54,7 +62,11 @@ public class ClusterInvoker implements Invoker {
     @Inject
     ClusterLogs logs;
 
+    @Inject
+    io.vertx.core.Vertx vertx;
+
     private final RemoteInvoker remote = new RemoteInvoker();
+    private volatile RemoteRelay relay;
     /** Calls in flight per function and remote invoker, sent by this gateway. */
     private final Map<String, Map<String, AtomicInteger>> sent = new ConcurrentHashMap<>();
 
@@ -68,14 +80,100 @@ public class ClusterInvoker implements Invoker {
 
     @Override
     public StreamedResponse invokeStreaming(FunctionDeployment d, InvocationRequest call) throws InvocationException {
+        return invokeStreaming(d, call, null, null);
+    }
+
+    /**
+     * The first choice of invoker for a call whose body is in memory, when it is in another
+     * process: relayed from the event loop. Anything else (this process's own invoker first, a
+     * streamed body, HEAD) runs the blocking way.
+     */
+    @Override
+    public boolean relay(FunctionDeployment d, InvocationRequest call, HttpServerResponse resp, boolean http1,
+            Consumer<InvocationRoutes.CallTarget> blockingRest) {
+        if (call.bodyStream() != null || call.method().equals("HEAD")) return false;
+        List<Announcement> others = registry.live(localId());
+        if (others.isEmpty()) return false;
+        List<Announcement> all = withLocal(d.name(), others);
+        List<Announcement> order = Placement.order(d.name(), d.config().memoryBytes(), d.config().maxScale(), all, sentSinceAnnouncement(d.name()));
+        if (order.isEmpty() || order.get(0).url().equals(LOCAL_URL)) return false;
+        Announcement first = order.get(0);
+        int replicaLimit = Placement.replicaLimit(d.name(), d.config().maxScale(), all, first);
+        AtomicInteger inFlight = inFlight(d.name(), first.invoker());
+        inFlight.incrementAndGet();
+        RemoteRelay.Outcome outcome = new RemoteRelay.Outcome() {
+            @Override
+            public void answered() {
+                inFlight.decrementAndGet();
+            }
+
+            @Override
+            public void notTaken(String message, boolean unreachable) {
+                inFlight.decrementAndGet();
+                if (unreachable) registry.unreachable(first.invoker());
+                LOG.debugf("call %s: %s; trying the next invoker", call.callId(), message);
+                InvocationException e = new InvocationException(503, "no_invoker", message, 1);
+                blockingRest.accept((dd, cc) -> invokeStreaming(dd, cc, first.invoker(), e));
+            }
+
+            @Override
+            public void failed(InvocationException e) {
+                inFlight.decrementAndGet();
+                if ("invoker_lost".equals(e.error()) && safeToRepeat(call)) {
+                    LOG.infof("call %s: %s; repeating it on another invoker (%s is safe to repeat)", call.callId(), e.getMessage(), call.method());
+                    blockingRest.accept((dd, cc) -> invokeStreaming(dd, cc, first.invoker(), e));
+                } else {
+                    InvocationRoutes.answerFailure(resp, call, d.name(), e, http1);
+                }
+            }
+        };
+        try {
+            relay().relay(first.url(), d, call, replicaLimit, deadline(d), resp, outcome);
+        } catch (RuntimeException e) {
+            // Nothing was sent (e.g. a header the client refuses): the blocking client has its own rules.
+            inFlight.decrementAndGet();
+            LOG.debugf("call %s: not relayed from the event loop: %s", call.callId(), e);
+            return false;
+        }
+        return true;
+    }
+
+    private RemoteRelay relay() {
+        RemoteRelay r = relay;
+        if (r == null) {
+            synchronized (this) {
+                if (relay == null) relay = new RemoteRelay(vertx);
+                r = relay;
+            }
+        }
+        return r;
+    }
+
+    @PreDestroy
+    void closeRelay() {
+        RemoteRelay r = relay;
+        if (r != null) r.close();
+    }
+
+    private AtomicInteger inFlight(String function, String invokerId) {
+        return sent.computeIfAbsent(function, k -> new ConcurrentHashMap<>()).computeIfAbsent(invokerId, k -> new AtomicInteger());
+    }
+
+    /**
+     * @param tried an invoker a relayed first attempt went to already (skipped here), or null
+     * @param triedFailure why that attempt failed: the answer when no other invoker can take the call
+     */
+    private StreamedResponse invokeStreaming(FunctionDeployment d, InvocationRequest call, String tried, InvocationException triedFailure)
+            throws InvocationException {
         List<Announcement> others = registry.live(localId());
         if (others.isEmpty()) {
             if (hasLocal()) return local.invokeStreaming(d, call);
-            throw noInvoker(d.name());
+            throw triedFailure != null ? triedFailure : noInvoker(d.name());
         }
-        InvocationException last = null;
+        InvocationException last = triedFailure;
         List<Announcement> all = withLocal(d.name(), others);
         for (Announcement a : Placement.order(d.name(), d.config().memoryBytes(), d.config().maxScale(), all, sentSinceAnnouncement(d.name()))) {
+            if (a.invoker().equals(tried)) continue;
             int replicaLimit = Placement.replicaLimit(d.name(), d.config().maxScale(), all, a);
             if (a.url().equals(LOCAL_URL)) {
                 try {
@@ -86,8 +184,7 @@ public class ClusterInvoker implements Invoker {
                     continue;
                 }
             }
-            AtomicInteger inFlight = sent.computeIfAbsent(d.name(), k -> new ConcurrentHashMap<>())
-                    .computeIfAbsent(a.invoker(), k -> new AtomicInteger());
+            AtomicInteger inFlight = inFlight(d.name(), a.invoker());
             inFlight.incrementAndGet();
             boolean handedOver = false;
             try {

@@ -44,8 +44,15 @@ public final class RemoteInvoker {
      * Closes a connection whose call outlived its deadline: an invoker that froze or dropped off
      * the network mid-call sends neither an answer nor a reset, and the call would wait for ever.
      */
-    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-            Thread.ofPlatform().daemon().name("remote-call-watchdog").factory());
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG = watchdog();
+
+    private static java.util.concurrent.ScheduledExecutorService watchdog() {
+        var w = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().daemon().name("remote-call-watchdog").factory());
+        // A finished call cancels its watchdog: without this the cancelled task would stay queued
+        // until its deadline (the function's timeout and more), tens of thousands of them under load.
+        w.setRemoveOnCancelPolicy(true);
+        return w;
+    }
     /** How long a warm-up may take on the invoker (it starts a replica). */
     private static final java.time.Duration WARM_UP_DEADLINE = java.time.Duration.ofMinutes(2);
 
@@ -97,12 +104,12 @@ public final class RemoteInvoker {
         return new StreamedResponse(r.status(), headers, r.contentLength(), returningAtEnd(r.body(), baseUrl, c, watchdog));
     }
 
-    private static InvocationException silent(String baseUrl, java.time.Duration deadline) {
+    static InvocationException silent(String baseUrl, java.time.Duration deadline) {
         return new InvocationException(504, "invoker_silent", "the invoker at " + baseUrl + " did not finish the call within "
                 + deadline.toSeconds() + " s (the function's timeout and queue wait, and a margin); the connection was dropped");
     }
 
-    private static List<HttpMessage.Header> withoutInternalHeaders(List<HttpMessage.Header> headers) {
+    static List<HttpMessage.Header> withoutInternalHeaders(List<HttpMessage.Header> headers) {
         List<HttpMessage.Header> out = new ArrayList<>(headers.size());
         for (HttpMessage.Header h : headers) {
             String n = h.name();
