@@ -7,9 +7,9 @@
 #   c. through the gateway: /fn/echo (gateway -> invoker over HTTP -> function);
 # at 1, 16 and 64 concurrent clients (p50/p99 latency, throughput, CPU per call), windows of the
 # three targets interleaved; then what the gateway adds (c - a, c - b), the throughput ratios
-# c/a and c/b, whether the targets are met (the gateway adds <= 0.5 ms at p50 over direct with
-# 1 client; keeps >= 60% of direct throughput with 64 clients), and a summary to paste into an
-# issue.
+# c/a and c/b, whether the targets are met (the gateway adds <= 0.5 ms at p50 over invoker ->
+# function, c - b, with 1 client; keeps >= 60% of direct throughput with 64 clients), and a
+# summary to paste into an issue.
 #
 #   sudo bench/gateway.sh [options]     (options: bench/gateway.sh --help)
 #

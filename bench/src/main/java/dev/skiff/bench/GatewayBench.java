@@ -518,19 +518,21 @@ public final class GatewayBench {
                 noisyPercent, retried, noisyKept, windows));
         summary.add("");
         Map<String, Stats> one = results.get(1), many = results.get(64);
+        // What the gateway adds is the gateway path over the path without it (invoker -> function),
+        // as the issue compares them; the throughput target is against the function directly.
         String t1 = one == null ? "not measured (no 1-client run)"
-                : InvokerBench.target(one.get("gateway").latency.p(50) - one.get("direct").latency.p(50) <= maxAddedP50,
-                        String.format(Locale.ROOT, "%+.3f ms; vs invoker %+.3f ms", one.get("gateway").latency.p(50) - one.get("direct").latency.p(50),
-                                one.get("gateway").latency.p(50) - one.get("invoker").latency.p(50)));
+                : InvokerBench.target(one.get("gateway").latency.p(50) - one.get("invoker").latency.p(50) <= maxAddedP50,
+                        String.format(Locale.ROOT, "%+.3f ms; over direct %+.3f ms", one.get("gateway").latency.p(50) - one.get("invoker").latency.p(50),
+                                one.get("gateway").latency.p(50) - one.get("direct").latency.p(50)));
         String t64 = many == null ? "not measured (no 64-client run)"
                 : InvokerBench.target(many.get("gateway").throughput() / many.get("direct").throughput() >= minThroughputShare,
                         String.format(Locale.ROOT, "%.0f%%; vs invoker %.0f%%", 100 * many.get("gateway").throughput() / many.get("direct").throughput(),
                                 100 * many.get("gateway").throughput() / many.get("invoker").throughput()));
         String added = fmt(maxAddedP50), share = String.format(Locale.ROOT, "%.0f%%", 100 * minThroughputShare);
-        summary.add("Targets: gateway adds ≤ " + added + " ms at p50 over direct with 1 client: " + t1 + "; gateway keeps ≥ " + share
+        summary.add("Targets: gateway adds ≤ " + added + " ms at p50 over invoker -> function with 1 client: " + t1 + "; gateway keeps ≥ " + share
                 + " of direct throughput at 64 clients: " + t64 + ".");
         out.println();
-        out.println("  target: gateway adds <= " + added + " ms at p50 over direct, 1 client ...... " + t1);
+        out.println("  target: gateway adds <= " + added + " ms at p50 over invoker -> function, 1 client ...... " + t1);
         out.println("  target: gateway keeps >= " + share + " of direct throughput, 64 clients ... " + t64);
     }
 

@@ -31,6 +31,7 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
     private final KafkaConsumer<String, byte[]> consumer;
     private final CallRunner runner;
     private final int maxInFlight;
+    private final Room room;
     private final PartitionLanes lanes = new PartitionLanes();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final ExecutorService tasks = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("async-call-", 0).factory());
@@ -41,6 +42,7 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
         this.consumer = consumer;
         this.runner = runner;
         this.maxInFlight = Math.max(1, maxInFlight);
+        this.room = new Room(inFlight::get, this.maxInFlight);
     }
 
     int inFlight() {
@@ -60,8 +62,8 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
             consumer.subscribe(List.of(AsyncTopics.CALLS), this);
             while (running) {
                 try {
-                    throttle();
-                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) take(r);
+                    Duration pollTimeout = room.throttle(consumer, Duration.ofMillis(200));
+                    for (ConsumerRecord<String, byte[]> r : consumer.poll(pollTimeout)) take(r);
                     lanes.commitDone(consumer, lanes.owned());
                 } catch (WakeupException e) {
                     // halt()
@@ -112,11 +114,8 @@ final class WorkerLoop implements Runnable, ConsumerRebalanceListener {
             Thread.currentThread().interrupt();
         } finally {
             inFlight.decrementAndGet();
+            room.freed();
         }
-    }
-
-    private void throttle() {
-        PartitionLanes.throttle(consumer, inFlight.get() >= maxInFlight);
     }
 
     @Override

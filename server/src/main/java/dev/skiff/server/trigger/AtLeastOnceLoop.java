@@ -3,6 +3,7 @@ package dev.skiff.server.trigger;
 import dev.skiff.invoker.TriggerConfig;
 import dev.skiff.server.async.PartitionLanes;
 import dev.skiff.server.async.RetryPolicy;
+import dev.skiff.server.async.Room;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
@@ -45,6 +46,8 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
     private final int maxHeld;
     /** Results and dead letters sent and not acknowledged yet: a stop waits for them (drain time). */
     private final AtomicInteger unacked = new AtomicInteger();
+    /** Records held (waiting, running, or sent and not acknowledged) against maxHeld. */
+    private final Room room;
 
     private record Task(ConsumerRecord<byte[], byte[]> record, PartitionLanes.Lane lane) {}
 
@@ -56,6 +59,7 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
         this.dispatcher = new LaneDispatcher<>(trigger.concurrency(), trigger.batchSize(), this::execute);
         // Enough waiting for every slot to find a full batch when it frees.
         this.maxHeld = Math.max(100, Math.max(10, 2 * trigger.batchSize()) * trigger.concurrency());
+        this.room = new Room(() -> dispatcher.held() + unacked.get(), maxHeld);
     }
 
     @Override
@@ -64,8 +68,8 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
             consumer.subscribe(trigger.topics(), this);
             while (running) {
                 try {
-                    throttle();
-                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) take(r);
+                    Duration pollTimeout = room.throttle(consumer, Duration.ofMillis(200));
+                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(pollTimeout)) take(r);
                     lanes.commitDone(consumer, lanes.owned());
                     refreshLag();
                 } catch (WakeupException e) {
@@ -149,7 +153,13 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
             Thread.currentThread().interrupt();
         } finally {
             dispatcher.finished(batch);
+            room.freed();
         }
+    }
+
+    private void writeEnded() {
+        unacked.decrementAndGet();
+        room.freed();
     }
 
     private void done(Task t, TriggerCall.Kind kind) {
@@ -170,7 +180,7 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
             producer.send(outcome.output(), (metadata, error) -> {
                 if (error == null) {
                     done(t, outcome.kind());
-                    unacked.decrementAndGet();
+                    writeEnded();
                 } else {
                     // The producer's I/O thread must not wait: retries go to a thread of their own.
                     writeAgain(t, outcome);
@@ -180,7 +190,7 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
             try {
                 if (writeUntilAcked(outcome.output(), t.lane())) done(t, outcome.kind());
             } finally {
-                unacked.decrementAndGet();
+                writeEnded();
             }
         }
     }
@@ -193,11 +203,11 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } finally {
-                    unacked.decrementAndGet();
+                    writeEnded();
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException stopped) {
-            unacked.decrementAndGet(); // the loop has ended: not committed, read again by the next owner
+            writeEnded(); // the loop has ended: not committed, read again by the next owner
         }
     }
 
@@ -222,9 +232,6 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
         }
     }
 
-    private void throttle() {
-        PartitionLanes.throttle(consumer, dispatcher.held() + unacked.get() >= maxHeld);
-    }
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
