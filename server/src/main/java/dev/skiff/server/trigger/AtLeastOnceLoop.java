@@ -187,11 +187,16 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
                 }
             });
         } catch (RuntimeException e) { // refused before sending (buffer full for max.block.ms, closing)
-            try {
-                if (writeUntilAcked(outcome.output(), t.lane())) done(t, outcome.kind());
-            } finally {
-                writeEnded();
-            }
+            writeBlocking(t, outcome);
+        }
+    }
+
+    /** A write whose send failed or was refused: again until acknowledged (then done) or the partition goes. */
+    private void writeBlocking(Task t, TriggerCall.Outcome outcome) throws InterruptedException {
+        try {
+            if (writeUntilAcked(outcome.output(), t.lane())) done(t, outcome.kind());
+        } finally {
+            writeEnded();
         }
     }
 
@@ -199,11 +204,9 @@ final class AtLeastOnceLoop extends TriggerLoop implements ConsumerRebalanceList
         try {
             tasks.execute(() -> {
                 try {
-                    if (writeUntilAcked(outcome.output(), t.lane())) done(t, outcome.kind());
+                    writeBlocking(t, outcome);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                } finally {
-                    writeEnded();
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException stopped) {
