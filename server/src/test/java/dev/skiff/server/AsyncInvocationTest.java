@@ -114,10 +114,8 @@ class AsyncInvocationTest {
         String put = given().body("p").when().put("/async/fn/async-echo").then().statusCode(202).extract().header("X-Call-Id");
         assertEquals("PUT / x=None test=None fwd=True attempt=1 body=p", awaitFinal(put, 60).getString("body"));
 
-        String metrics = Metrics.page();
-        assertTrue(Pattern.compile("(?m)^skiff_async_accepted_total\\{function=\"async-echo\"} [1-9]").matcher(metrics).find(), metrics);
-        assertTrue(Pattern.compile("(?m)^skiff_async_calls_total\\{function=\"async-echo\",outcome=\"succeeded\"} [1-9]")
-                .matcher(metrics).find(), metrics);
+        Metrics.awaitLine("skiff_async_accepted_total\\{function=\"async-echo\"} [1-9].*");
+        Metrics.awaitLine("skiff_async_calls_total\\{function=\"async-echo\",outcome=\"succeeded\"} [1-9].*");
     }
 
     @Test

@@ -225,10 +225,8 @@ class TriggerTest {
         await("the offset committed", Duration.ofSeconds(30),
                 () -> committedQuietly("skiff-trigger-trig-echo-trig-in", new TopicPartition("trig-in", 0)) == 1);
 
-        String metrics = Metrics.page();
-        assertTrue(Pattern.compile("(?m)^skiff_trigger_records_total\\{function=\"trig-echo\",outcome=\"succeeded\",trigger=\"trig-in\"} [1-9]")
-                .matcher(metrics).find(), metrics);
-        assertTrue(Pattern.compile("(?m)^skiff_trigger_lag\\{function=\"trig-echo\",trigger=\"trig-in\"} 0").matcher(metrics).find(), metrics);
+        Metrics.awaitLine("skiff_trigger_records_total\\{function=\"trig-echo\",outcome=\"succeeded\",trigger=\"trig-in\"} [1-9].*");
+        Metrics.awaitLine("skiff_trigger_lag\\{function=\"trig-echo\",trigger=\"trig-in\"} 0.*");
         assertEquals(0, triggers.backlog("trig-echo"));
         assertTrue(triggers.backlogs().contains(new TriggerManager.TriggerBacklog("trig-echo", "trig-in", 0, 8, 100)), triggers.backlogs().toString());
         // The consumer reports its backlog to the autoscaler on fn.metrics, keyed by function.
@@ -283,11 +281,8 @@ class TriggerTest {
         assertEquals("500", h.get("skiff-dlq-status"));
         assertEquals("3", h.get("skiff-dlq-attempts"));
         assertEquals("cannot digest this", h.get("skiff-dlq-error"));
-        String metrics = Metrics.page();
-        assertTrue(Pattern.compile("(?m)^skiff_trigger_records_total\\{function=\"trig-poison\",outcome=\"dead_lettered\",trigger=\"trig-poison\"} 1")
-                .matcher(metrics).find(), metrics);
-        assertTrue(Pattern.compile("(?m)^skiff_trigger_records_total\\{function=\"trig-poison\",outcome=\"retried\",trigger=\"trig-poison\"} 2")
-                .matcher(metrics).find(), metrics);
+        Metrics.awaitLine("skiff_trigger_records_total\\{function=\"trig-poison\",outcome=\"dead_lettered\",trigger=\"trig-poison\"} 1\\.0");
+        Metrics.awaitLine("skiff_trigger_records_total\\{function=\"trig-poison\",outcome=\"retried\",trigger=\"trig-poison\"} 2\\.0");
     }
 
     @Test
