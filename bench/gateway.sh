@@ -51,7 +51,7 @@ Options passed to the benchmark (dev.skiff.bench.GatewayBench):
 
 Ad-hoc load against an invoker (e.g. while profiling it):
   java -cp 'bench/target/bench.jar:bench/target/lib/*' dev.skiff.bench.HttpLoad \
-       -H 'X-Skiff-Version: 1' http://127.0.0.1:PORT/internal/fn/echo 16 20
+       -H 'X-Skiff-Version: 1' -H 'X-Skiff-Cluster-Key: KEY' http://127.0.0.1:PORT/internal/fn/echo 16 20
 EOF
 }
 

@@ -31,6 +31,8 @@ import java.util.regex.Pattern;
 public final class GatewayBench {
     /** The header a gateway names the version with on /internal/fn (the gateway module's InvocationRoutes.VERSION_HEADER). */
     static final String VERSION_HEADER = "X-Skiff-Version";
+    /** The key gateways show on /internal (the gateway module's InternalCallers.KEY_HEADER), read from fn.cluster. */
+    static final String KEY_HEADER = "X-Skiff-Cluster-Key";
 
     // ---- options ----
     String gateway;
@@ -86,7 +88,7 @@ public final class GatewayBench {
               --invoker URL          the invoker-role Skiff (e.g. http://127.0.0.1:18081): /internal/fn/echo
               --gateway-pid PID      the gateway's JVM   --invoker-pid PID  the invoker's JVM (CPU accounting)
               --kafka-pid PID        the broker's launcher (its CPU counts as ours, not as other work)
-              --kafka HOST:PORT      the broker (printed only)
+              --kafka HOST:PORT      the broker: the cluster key the invoker wants on /internal is read from its fn.cluster
               --state-dir DIR        the invoker's skiff.state-dir (default /run/skiff-bench6-inv): the replica socket is found there
               --cgroup-name NAME     the invoker's skiff.cgroup-name (default skiff-bench6-inv)
               --work DIR             scratch: the function folder
@@ -104,6 +106,23 @@ public final class GatewayBench {
                                      work uses < 10% CPU (0: do not wait)
               --gateway-log FILE     the gateway's log: failed calls it logged are counted by status and error at the end
               --repro TEXT           the command to print as "reproduce" """;
+
+    /** The first key record on fn.cluster, as a gateway reads it (the invoker refuses /internal calls without it). */
+    String clusterKey() {
+        var tp = new org.apache.kafka.common.TopicPartition("fn.cluster", 0);
+        try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(java.util.Map.of("bootstrap.servers", kafka),
+                new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.StringDeserializer())) {
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (System.nanoTime() < deadline) {
+                for (var r : c.poll(java.time.Duration.ofMillis(500))) {
+                    if (r.key() != null && r.key().startsWith("cluster-key/") && r.value() != null) return r.value();
+                }
+            }
+        }
+        throw new IllegalStateException("no cluster key on fn.cluster at " + kafka + " within 30 s");
+    }
 
     void parse(String[] args) {
         for (int i = 0; i < args.length; i++) {
@@ -235,11 +254,11 @@ public final class GatewayBench {
                 new Target("direct", "function: the replica's unix socket", HttpLoad.Target.unix("direct", socket, "/", body)),
                 new Target("invoker", "invoker -> function: /internal/fn/echo",
                         HttpLoad.Target.tcp("invoker", new InetSocketAddress(inv.getHost(), inv.getPort()), "/internal/fn/echo", body,
-                                VERSION_HEADER + ": " + version)),
+                                VERSION_HEADER + ": " + version, KEY_HEADER + ": " + clusterKey())),
                 new Target("gateway", "gateway -> invoker -> function: /fn/echo",
                         HttpLoad.Target.tcp("gateway", new InetSocketAddress(gw.getHost(), gw.getPort()), "/fn/echo", body)));
         out.println("  the replica's socket: " + socket + " (the same replica serves all three targets)");
-        out.println("  invoker: POST " + invoker + "/internal/fn/echo with " + VERSION_HEADER + ": " + version + ", as the gateway sends it");
+        out.println("  invoker: POST " + invoker + "/internal/fn/echo with " + VERSION_HEADER + ": " + version + " and the cluster key, as the gateway sends it");
         out.println("  gateway: POST " + gateway + "/fn/echo (the gateway routes it to the invoker over HTTP)");
         out.println("  load: closed loop, one keep-alive HTTP/1.1 connection per client (the same Java client over unix and TCP)");
         out.printf(Locale.ROOT, "  per client count: %s s measured per target in %d windows of %.2f s (each after %d ms unmeasured), targets interleaved%n",

@@ -47,6 +47,8 @@ public class InvocationRoutes {
     public static final String NOT_HERE = "version_not_here";
     /** An invoker without memory left for a replica of the function (and none running): the gateway tries another. */
     public static final String NO_ROOM = "no_room";
+    /** A call to /internal without this cluster's key (or before the invoker knows it): the gateway tries another invoker. */
+    public static final String KEY_REFUSED = "cluster_key_refused";
     /** How long a call for a version this node has not received yet waits for it. */
     private static final java.time.Duration VERSION_WAIT = java.time.Duration.ofSeconds(10);
     /** Bodies up to this size are read whole (requests on the event loop, answers where the call runs); larger ones stream. */
@@ -81,6 +83,9 @@ public class InvocationRoutes {
 
     @Inject
     Authorizer authorizer;
+
+    @Inject
+    InternalCallers internalCallers;
 
     void register(@Observes Router router) {
         if (config.role().gateway()) router.route("/fn/*").handler(this::invoke);
@@ -156,10 +161,26 @@ public class InvocationRoutes {
         return headers;
     }
 
+    /** True for an invoker's answer that means "not taken here, try another invoker" (never the function's own answer). */
+    public static boolean notTakenByInvoker(String invokerError) {
+        return NOT_HERE.equals(invokerError) || NO_ROOM.equals(invokerError) || KEY_REFUSED.equals(invokerError);
+    }
+
+    /** Answers a call to /internal that lacks the cluster's key with 403 and returns true; false when it is a gateway of this cluster. */
+    private boolean refusedAsInternal(RoutingContext ctx, String callId) {
+        if (internalCallers.admits(ctx.request().getHeader(InternalCallers.KEY_HEADER))) return false;
+        ManagementGuard.closeIfBodyUnread(ctx.request(), ctx.response());
+        ctx.response().putHeader(INVOKER_ERROR_HEADER, KEY_REFUSED);
+        error(ctx.response(), callId, 403, KEY_REFUSED, "/internal/ is for the gateways of this Skiff cluster, which send the cluster key"
+                + " (" + InternalCallers.KEY_HEADER + ", kept on the fn.cluster topic); call functions at /fn/NAME");
+        return true;
+    }
+
     /** A call a gateway sends to this invoker: the version it chose is in X-Skiff-Version. */
     private void invokeHere(RoutingContext ctx) {
         HttpServerRequest req = ctx.request();
         String callId = req.getHeader(CALL_ID) != null ? req.getHeader(CALL_ID) : UUID.randomUUID().toString();
+        if (refusedAsInternal(ctx, callId)) return;
         String rest = req.path().substring("/internal/fn/".length());
         int slash = rest.indexOf('/');
         String name = slash < 0 ? rest : rest.substring(0, slash);
@@ -182,7 +203,9 @@ public class InvocationRoutes {
         List<HttpMessage.Header> headers = new ArrayList<>();
         for (Map.Entry<String, String> h : req.headers()) {
             String key = h.getKey();
-            if (!key.equalsIgnoreCase(VERSION_HEADER) && !key.equalsIgnoreCase(REPLICA_LIMIT_HEADER)) headers.add(new HttpMessage.Header(key, h.getValue()));
+            if (!key.equalsIgnoreCase(VERSION_HEADER) && !key.equalsIgnoreCase(REPLICA_LIMIT_HEADER) && !key.equalsIgnoreCase(InternalCallers.KEY_HEADER)) {
+                headers.add(new HttpMessage.Header(key, h.getValue()));
+            }
         }
         serve(ctx, callId, name, path, headers, () -> versionHere(name, version), (d, call) -> local.invokeStreaming(d, call, replicaLimit), null);
     }
@@ -190,6 +213,7 @@ public class InvocationRoutes {
     private void warmUpHere(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         String callId = UUID.randomUUID().toString();
+        if (refusedAsInternal(ctx, callId)) return;
         try {
             long version = Long.parseLong(ctx.request().getHeader(VERSION_HEADER));
             local.warmUp(versionHere(name, version));
@@ -197,7 +221,7 @@ public class InvocationRoutes {
         } catch (NumberFormatException | NullPointerException e) {
             error(ctx.response(), callId, 400, "bad_request", VERSION_HEADER + " must name the function version");
         } catch (InvocationException e) {
-            if (NOT_HERE.equals(e.error()) || NO_ROOM.equals(e.error())) ctx.response().putHeader(INVOKER_ERROR_HEADER, e.error());
+            if (notTakenByInvoker(e.error())) ctx.response().putHeader(INVOKER_ERROR_HEADER, e.error());
             error(ctx.response(), callId, e.status(), e.error(), e.getMessage());
         }
     }
@@ -307,7 +331,7 @@ public class InvocationRoutes {
         if (resp.ended() || resp.closed()) return;
         if (e.retryAfterSeconds() > 0) resp.putHeader("Retry-After", Long.toString(e.retryAfterSeconds()));
         if (e.status() == 413 && http1) resp.putHeader("Connection", "close");
-        if (NOT_HERE.equals(e.error()) || NO_ROOM.equals(e.error())) resp.putHeader(INVOKER_ERROR_HEADER, e.error());
+        if (notTakenByInvoker(e.error())) resp.putHeader(INVOKER_ERROR_HEADER, e.error());
         error(resp, call.callId(), e.status(), e.error(), e.getMessage());
     }
 

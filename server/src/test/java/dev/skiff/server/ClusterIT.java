@@ -113,6 +113,9 @@ class ClusterIT {
             awaitTrue(Duration.ofSeconds(30), () -> status(inv, "/v1/functions/spread") == 200 && status(inv, "/v1/functions/queued") == 200,
                     inv.name + " has the functions");
         }
+        // Only the gateways, which show the cluster key from fn.cluster, get through an invoker's /internal routes.
+        given().baseUri(invokerA.url()).header("X-Skiff-Version", "1").when().get("/internal/fn/spread").then().statusCode(403)
+                .body("error", org.hamcrest.Matchers.equalTo("cluster_key_refused"));
 
         // 4 clients at concurrency 1 and maxScale 3: replicas gather on the first invoker until it
         // has no room for another (2 x 256 MiB of its 640M), then the third starts on the other

@@ -65,7 +65,10 @@ public class ClusterInvoker implements Invoker, EventLoopRelay {
     @Inject
     io.vertx.core.Vertx vertx;
 
-    private final RemoteInvoker remote = new RemoteInvoker();
+    @Inject
+    ClusterKey clusterKey;
+
+    private final RemoteInvoker remote = new RemoteInvoker(() -> clusterKey.value());
     private volatile RemoteRelay relay;
     /** Calls in flight per function and remote invoker, sent by this gateway. */
     private final Map<String, Map<String, AtomicInteger>> sent = new ConcurrentHashMap<>();
@@ -142,7 +145,7 @@ public class ClusterInvoker implements Invoker, EventLoopRelay {
         RemoteRelay r = relay;
         if (r == null) {
             synchronized (this) {
-                if (relay == null) relay = new RemoteRelay(vertx);
+                if (relay == null) relay = new RemoteRelay(vertx, () -> clusterKey.value());
                 r = relay;
             }
         }

@@ -37,6 +37,9 @@ public class InvokerAnnouncer {
     @Inject
     LocalInvoker invoker;
 
+    @Inject
+    ClusterKey clusterKey;
+
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrap;
 
@@ -67,6 +70,8 @@ public class InvokerAnnouncer {
     }
 
     private void announce(boolean leaving) {
+        // Gateways would be refused until this node knows the cluster key: not in rotation before.
+        if (!leaving && !clusterKey.known()) return;
         try {
             List<Announcement.Load> loads = invoker.loads().stream()
                     .map(l -> new Announcement.Load(l.function(), l.version(), l.replicas(), l.starting(), l.inFlight(), l.waiting(), l.slotsPerReplica()))

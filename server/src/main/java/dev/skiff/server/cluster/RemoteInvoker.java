@@ -1,5 +1,6 @@
 package dev.skiff.server.cluster;
 
+import dev.skiff.gateway.InternalCallers;
 import dev.skiff.gateway.InvocationRoutes;
 import dev.skiff.invoker.FunctionDeployment;
 import dev.skiff.invoker.InvocationException;
@@ -33,6 +34,13 @@ public final class RemoteInvoker {
         NotReached(String message, Throwable cause) {
             super(message, cause);
         }
+    }
+
+    /** This cluster's key, shown on every call to an invoker (null while not known: the invoker refuses the call). */
+    private final java.util.function.Supplier<String> clusterKey;
+
+    public RemoteInvoker(java.util.function.Supplier<String> clusterKey) {
+        this.clusterKey = clusterKey;
     }
 
     /** Idle keep-alive connections per invoker URL, most recently used first. */
@@ -70,7 +78,7 @@ public final class RemoteInvoker {
                 withoutInternalHeaders(call.headers()), call.body(), call.bodyStream(), call.bodyLength());
         List<HttpMessage.Header> extra = List.of(new HttpMessage.Header(VERSION_HEADER, Long.toString(d.version())),
                 new HttpMessage.Header(REPLICA_LIMIT_HEADER, Integer.toString(replicaLimit)),
-                new HttpMessage.Header("X-Call-Id", call.callId()));
+                new HttpMessage.Header("X-Call-Id", call.callId()), keyHeader());
         UnixHttpConnection c = take(baseUrl);
         java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
         var watchdog = WATCHDOG.schedule(() -> {
@@ -91,17 +99,31 @@ public final class RemoteInvoker {
             throw new InvocationException(502, "invoker_lost", "the invoker at " + baseUrl + " went away during the call: " + e.getMessage());
         }
         String refused = HttpMessage.first(r.headers(), INVOKER_ERROR_HEADER);
-        if (NOT_HERE.equals(refused) || NO_ROOM.equals(refused)) {
+        if (InvocationRoutes.notTakenByInvoker(refused)) {
             watchdog.cancel(false);
             close(r.body());
             giveBack(baseUrl, c);
-            throw new NotReached(NOT_HERE.equals(refused)
-                    ? "the invoker at " + baseUrl + " does not have version " + d.version() + " of " + d.name() + " yet"
-                    : "the invoker at " + baseUrl + " has no memory left for a replica of " + d.name(), null);
+            throw new NotReached(whyNotTaken(refused, baseUrl, d), null);
         }
         List<HttpMessage.Header> headers = new ArrayList<>();
         for (HttpMessage.Header h : r.headers()) if (!h.name().equalsIgnoreCase(INVOKER_ERROR_HEADER)) headers.add(h);
         return new StreamedResponse(r.status(), headers, r.contentLength(), returningAtEnd(r.body(), baseUrl, c, watchdog));
+    }
+
+    /** The cluster key header; empty while the key is not known, which the invoker refuses like a wrong one. */
+    private HttpMessage.Header keyHeader() {
+        String k = clusterKey.get();
+        return new HttpMessage.Header(InternalCallers.KEY_HEADER, k == null ? "" : k);
+    }
+
+    /** Why an invoker did not take a call, from its {@code X-Skiff-Invoker-Error}. */
+    static String whyNotTaken(String invokerError, String baseUrl, FunctionDeployment d) {
+        return switch (invokerError) {
+            case NOT_HERE -> "the invoker at " + baseUrl + " does not have version " + d.version() + " of " + d.name() + " yet";
+            case NO_ROOM -> "the invoker at " + baseUrl + " has no memory left for a replica of " + d.name();
+            default -> "the invoker at " + baseUrl + " refused this gateway's cluster key (it has not read " + ClusterKey.TOPIC
+                    + " yet, or this gateway has not, or they use different Kafka clusters)";
+        };
     }
 
     static InvocationException silent(String baseUrl, java.time.Duration deadline) {
@@ -114,7 +136,10 @@ public final class RemoteInvoker {
         for (HttpMessage.Header h : headers) {
             String n = h.name();
             // The caller's own copies of Skiff's internal headers must not steer the invoker.
-            if (!n.equalsIgnoreCase(VERSION_HEADER) && !n.equalsIgnoreCase(REPLICA_LIMIT_HEADER) && !n.equalsIgnoreCase("X-Call-Id")) out.add(h);
+            if (!n.equalsIgnoreCase(VERSION_HEADER) && !n.equalsIgnoreCase(REPLICA_LIMIT_HEADER) && !n.equalsIgnoreCase("X-Call-Id")
+                    && !n.equalsIgnoreCase(InternalCallers.KEY_HEADER)) {
+                out.add(h);
+            }
         }
         return out;
     }
@@ -194,7 +219,7 @@ public final class RemoteInvoker {
         var watchdog = WATCHDOG.schedule(c::close, WARM_UP_DEADLINE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         dev.skiff.invoker.InvocationResponse resp;
         try {
-            resp = c.exchange(req, List.of(new HttpMessage.Header(VERSION_HEADER, Long.toString(d.version()))));
+            resp = c.exchange(req, List.of(new HttpMessage.Header(VERSION_HEADER, Long.toString(d.version())), keyHeader()));
         } catch (IOException e) {
             c.close();
             throw new InvocationException(502, "invoker_lost", "the invoker at " + baseUrl + " failed during warm-up: " + e.getMessage());
@@ -203,9 +228,8 @@ public final class RemoteInvoker {
         }
         giveBack(baseUrl, c);
         if (resp.status() / 100 == 2) return;
-        if (NOT_HERE.equals(HttpMessage.first(resp.headers(), INVOKER_ERROR_HEADER))) {
-            throw new NotReached("the invoker at " + baseUrl + " did not get version " + d.version() + " of " + d.name(), null);
-        }
+        String refused = HttpMessage.first(resp.headers(), INVOKER_ERROR_HEADER);
+        if (InvocationRoutes.notTakenByInvoker(refused)) throw new NotReached(whyNotTaken(refused, baseUrl, d), null);
         throw new InvocationException(resp.status(), "start_failed", messageOf(new String(resp.body(), java.nio.charset.StandardCharsets.UTF_8)));
     }
 

@@ -53,8 +53,12 @@ final class RemoteRelay {
     /** Invoker URLs, parsed once (URI.create was a few per cent of the event loop's time per call). */
     private final Map<String, URI> parsedUrls = new ConcurrentHashMap<>();
 
-    RemoteRelay(Vertx vertx) {
+    /** This cluster's key, shown on every call (null while not known: the invoker refuses the call and another is tried). */
+    private final java.util.function.Supplier<String> clusterKey;
+
+    RemoteRelay(Vertx vertx, java.util.function.Supplier<String> clusterKey) {
         this.vertx = vertx;
+        this.clusterKey = clusterKey;
     }
 
     private HttpClient client() {
@@ -82,6 +86,8 @@ final class RemoteRelay {
         headers.add(InvocationRoutes.VERSION_HEADER, Long.toString(d.version()));
         headers.add(InvocationRoutes.REPLICA_LIMIT_HEADER, Integer.toString(replicaLimit));
         headers.add(InvocationRoutes.CALL_ID, call.callId());
+        String key = clusterKey.get();
+        headers.add(dev.skiff.gateway.InternalCallers.KEY_HEADER, key == null ? "" : key);
         options.setHeaders(headers);
         client().request(options).onComplete(connected -> {
             if (connected.failed()) {
@@ -109,13 +115,11 @@ final class RemoteRelay {
             }
             HttpClientResponse r = sent.result();
             String refused = r.getHeader(InvocationRoutes.INVOKER_ERROR_HEADER);
-            if (InvocationRoutes.NOT_HERE.equals(refused) || InvocationRoutes.NO_ROOM.equals(refused)) {
+            if (InvocationRoutes.notTakenByInvoker(refused)) {
                 // Its short error body is read to the end, so the connection goes back to the pool.
                 r.body().onComplete(ignored -> {
                     vertx.cancelTimer(watchdog);
-                    outcome.notTaken(InvocationRoutes.NOT_HERE.equals(refused)
-                            ? "the invoker at " + baseUrl + " does not have version " + d.version() + " of " + d.name() + " yet"
-                            : "the invoker at " + baseUrl + " has no memory left for a replica of " + d.name(), false);
+                    outcome.notTaken(RemoteInvoker.whyNotTaken(refused, baseUrl, d), false);
                 });
                 return;
             }

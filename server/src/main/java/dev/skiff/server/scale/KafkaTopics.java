@@ -16,6 +16,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import dev.skiff.server.cluster.ClusterKey;
 import dev.skiff.server.cluster.FunctionCatalog;
 import dev.skiff.server.cluster.LogRecords;
 import dev.skiff.server.cluster.TokenCatalog;
@@ -97,6 +98,13 @@ public class KafkaTopics {
                 TopicConfig.DELETE_RETENTION_MS_CONFIG, Long.toString(Duration.ofDays(365).toMillis())));
     }
 
+    /** The key gateways show invokers ({@link ClusterKey}): the first one proposed, kept for ever. */
+    static NewTopic clusterTopic() {
+        return new NewTopic(ClusterKey.TOPIC, 1, (short) 1).configs(Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                TopicConfig.RETENTION_MS_CONFIG, "-1"));
+    }
+
     /** What functions printed, from every invoker: a day of it, at most 256 MiB per partition. */
     static NewTopic logsTopic() {
         return new NewTopic(LogRecords.TOPIC, 3, (short) 1).configs(Map.of(
@@ -106,7 +114,7 @@ public class KafkaTopics {
     }
 
     private List<NewTopic> wanted() {
-        List<NewTopic> all = new java.util.ArrayList<>(List.of(metricsTopic(), scaleTopic(), invokersTopic(), functionsTopic(), packagesTopic(), tokensTopic(), logsTopic()));
+        List<NewTopic> all = new java.util.ArrayList<>(List.of(metricsTopic(), scaleTopic(), invokersTopic(), functionsTopic(), packagesTopic(), tokensTopic(), clusterTopic(), logsTopic()));
         all.addAll(AsyncTopics.topics(asyncConfig, skiffConfig.maxBodyBytes()));
         return all;
     }

@@ -35,7 +35,7 @@ class RemoteInvokerTest {
             long started = System.nanoTime();
             // Without the deadline the call would wait for ever: fail after 20 s instead of hanging.
             InvocationException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThrows(
-                    InvocationException.class, () -> new RemoteInvoker()
+                    InvocationException.class, () -> new RemoteInvoker(() -> "k")
                             .invokeStreaming("http://127.0.0.1:" + frozen.getLocalPort(), d, call, 10, Duration.ofMillis(500))));
             double seconds = (System.nanoTime() - started) / 1e9;
             assertEquals(504, e.status());

@@ -34,6 +34,7 @@ import org.junit.jupiter.api.Test;
 
 /** A gateway-like Vert.x server relaying its calls with RemoteRelay to a fake invoker. */
 class RemoteRelayTest {
+    private static final String KEY = "k".repeat(43);
     private FunctionDeployment echo;
     private Vertx vertx;
     private RemoteRelay relay;
@@ -47,7 +48,7 @@ class RemoteRelayTest {
     void start() throws Exception {
         echo = new FunctionDeployment(FunctionConfigParser.parse("name: echo\nruntime: python\n"), 7, Path.of("/nonexistent"));
         vertx = Vertx.vertx();
-        relay = new RemoteRelay(vertx);
+        relay = new RemoteRelay(vertx, () -> KEY);
     }
 
     @AfterEach
@@ -66,7 +67,8 @@ class RemoteRelayTest {
         return listen(req -> req.body().onSuccess(body -> {
             gatewayThread = Thread.currentThread();
             InvocationRequest call = new InvocationRequest("call-1", req.method().name(), "/sub/path", "a=1",
-                    List.of(new HttpMessage.Header("X-Mine", "yes"), new HttpMessage.Header(InvocationRoutes.VERSION_HEADER, "999")), body.getBytes());
+                    List.of(new HttpMessage.Header("X-Mine", "yes"), new HttpMessage.Header(InvocationRoutes.VERSION_HEADER, "999"),
+                            new HttpMessage.Header(dev.skiff.gateway.InternalCallers.KEY_HEADER, "the caller's guess")), body.getBytes());
             relay.relay(invokerUrl, echo, call, 3, deadline, req.response(), new RemoteRelay.Outcome() {
                 @Override
                 public void answered() {
@@ -117,6 +119,7 @@ class RemoteRelayTest {
         assertEquals("3", req.getHeader(InvocationRoutes.REPLICA_LIMIT_HEADER));
         assertEquals("call-1", req.getHeader("X-Call-Id"));
         assertEquals("yes", req.getHeader("X-Mine"));
+        assertEquals(KEY, req.getHeader(dev.skiff.gateway.InternalCallers.KEY_HEADER), "the cluster key goes with every call");
         assertEquals("answered", outcome.get(10, TimeUnit.SECONDS));
         assertEquals(gatewayThread, answerThread, "the answer is relayed on the event loop the call came in on");
     }
@@ -138,6 +141,15 @@ class RemoteRelayTest {
         assertEquals(599, post(gw, "x").statusCode());
         String o = outcome.get(10, TimeUnit.SECONDS);
         assertTrue(o.startsWith("notTaken:false:") && o.contains("does not have version 7"), o);
+    }
+
+    @Test
+    void anInvokerThatRefusesTheClusterKeyDoesNotTakeTheCall() throws Exception {
+        int invoker = listen(req -> req.response().setStatusCode(403).putHeader(InvocationRoutes.INVOKER_ERROR_HEADER, InvocationRoutes.KEY_REFUSED).end("{}"));
+        int gw = gateway("http://127.0.0.1:" + invoker, Duration.ofSeconds(10));
+        assertEquals(599, post(gw, "x").statusCode(), "the invoker's 403 is not passed on as the function's answer");
+        String o = outcome.get(10, TimeUnit.SECONDS);
+        assertTrue(o.startsWith("notTaken:false:") && o.contains("refused this gateway's cluster key"), o);
     }
 
     @Test
