@@ -250,6 +250,38 @@ public class FunctionStore {
         return functionsDir().resolve(name).resolve("versions").resolve(Long.toString(version)).resolve(PACKAGE_FILE);
     }
 
+    /** The SHA-256 (hex) of the package a version was deployed from: what tells two uploads that were given the same number apart. */
+    public String packageSha256(String name, long version) throws IOException {
+        try (InputStream in = Files.newInputStream(packageOf(name, version))) {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[64 * 1024];
+            for (int n; (n = in.read(buf)) > 0; ) sha.update(buf, 0, n);
+            return java.util.HexFormat.of().formatHex(sha.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Moves a version to the next free number; "current" follows it if it pointed there. The
+     * function catalog does this to a version of this node's when another gateway's version with
+     * the same number reached the shared log first. Returns the new number.
+     */
+    public synchronized long renumber(String name, long version) throws IOException {
+        Path versions = functionsDir().resolve(name).resolve("versions");
+        Path from = versions.resolve(Long.toString(version));
+        if (!Files.isDirectory(from)) throw new java.nio.file.NoSuchFileException(from.toString());
+        long to = nextVersion(versions);
+        Path toDir = versions.resolve(Long.toString(to));
+        Files.move(from, toDir, StandardCopyOption.ATOMIC_MOVE);
+        Stored live = current.get(name);
+        if (live != null && live.deployment().version() == version) {
+            writeAtomically(functionsDir().resolve(name).resolve("current"), Long.toString(to));
+            current.put(name, new Stored(new FunctionDeployment(live.deployment().config(), to, toDir.resolve("code")), live.deployedAt()));
+        }
+        return to;
+    }
+
     /** A small file of the catalog's beside a version (where its package went on Kafka). */
     public Path versionFile(String name, long version, String file) {
         return functionsDir().resolve(name).resolve("versions").resolve(Long.toString(version)).resolve(file);

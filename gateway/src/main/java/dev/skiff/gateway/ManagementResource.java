@@ -181,7 +181,9 @@ public class ManagementResource {
             FunctionStore.Stored stored = change.apply();
             invoker.activate(stored.deployment());
             changes.fire(new FunctionChanged(stored.deployment().name(), stored));
-            return stored;
+            // Read again: with several gateways the function catalog may have moved this upload to
+            // another number (another gateway deployed the same number first).
+            return store.get(stored.deployment().name()).orElse(stored);
         }
     }
 

@@ -46,6 +46,24 @@ class FunctionStoreTest {
     }
 
     @Test
+    void aVersionMovedToTheNextNumberTakesCurrentAlongAndSurvivesARestart() throws IOException {
+        FunctionStore store = open();
+        store.deploy("twin", pkg("twin", "def handle(e, c):\n    return 'one'\n"));
+        store.deploy("twin", pkg("twin", "def handle(e, c):\n    return 'mine'\n"));
+        String sha = store.packageSha256("twin", 2);
+        assertEquals(3, store.renumber("twin", 2));
+        assertTrue(store.version("twin", 2).isEmpty(), "the number is free for the other gateway's package");
+        assertEquals(sha, store.packageSha256("twin", 3), "the package moved with it");
+        var current = store.get("twin").orElseThrow();
+        assertEquals(3, current.deployment().version());
+        assertTrue(Files.readString(current.deployment().codeDir().resolve("handler.py")).contains("mine"));
+        assertEquals(3, open().get("twin").orElseThrow().deployment().version());
+        // A version that is not current moves alone.
+        assertEquals(4, store.renumber("twin", 1));
+        assertEquals(3, store.get("twin").orElseThrow().deployment().version());
+    }
+
+    @Test
     void aDeployInterruptedByACrashLeavesNothing() throws IOException {
         open();
         // What a crash mid-upload leaves: a half-unpacked staging directory.

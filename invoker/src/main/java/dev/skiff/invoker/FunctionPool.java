@@ -197,9 +197,28 @@ final class FunctionPool {
     }
 
     private void retireOtherVersions(long version, List<Replica> toStop) {
+        retireWhere(v -> v != version, toStop);
+    }
+
+    /**
+     * Retires the replicas of one version (they drain and stop): the function catalog moved this
+     * node's upload away from that number, which now names another gateway's code.
+     */
+    void retireVersion(long version) {
+        List<Replica> toStop = new ArrayList<>();
+        lock.lock();
+        try {
+            retireWhere(v -> v == version, toStop);
+        } finally {
+            lock.unlock();
+        }
+        toStop.forEach(r -> r.drainAndStopInBackground(stopGrace));
+    }
+
+    private void retireWhere(java.util.function.LongPredicate versionRetires, List<Replica> toStop) {
         for (var it = replicas.iterator(); it.hasNext(); ) {
             Replica r = it.next();
-            if (r.deployment.version() == version) continue;
+            if (!versionRetires.test(r.deployment.version())) continue;
             r.retired = true;
             if (r.inFlight == 0) {
                 it.remove();

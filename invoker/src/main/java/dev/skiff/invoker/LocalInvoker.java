@@ -390,6 +390,12 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
         deployments.put(d.name(), d);
     }
 
+    /** Drains and stops the replicas of one version of a function: its number now names other code (see the function catalog). */
+    public void retireVersion(String name, long version) {
+        FunctionPool p = pools.get(name);
+        if (p != null) p.retireVersion(version);
+    }
+
     @Override
     public FunctionLogs logs() {
         return logs;

@@ -50,9 +50,18 @@ import org.jboss.logging.Logger;
  *
  * A gateway publishes the package first, then the function record that points at it, so a
  * reader that sees the record can always fetch the package. Every node reads fn.functions from
- * the beginning at start and then follows it: it stores versions it lacks (from fn.packages),
+ * the beginning at start and then follows it, its own records included, so that every node ends
+ * on the state of the log's last record: it stores versions it lacks (from fn.packages),
  * switches its current version and, with the invoker role, activates it or retires a deleted
- * function. A node skips what it wrote itself (it made that change already).
+ * function. A function with a change of this node's that is not on the log yet (being published,
+ * or waiting for the broker) keeps its current version: that change comes later in the log.
+ *
+ * <p>Version numbers are chosen by the gateway that deploys, so two gateways deploying one
+ * function at the same moment can both choose the same number. The record carries the
+ * package's SHA-256, and the first record on the log for a number takes it, on every node: a
+ * later record with that number and another package is ignored, and the gateway that wrote it
+ * moves its upload to the next free number and publishes it again. The deploy's answer waits
+ * until this node has read its own record back, so it names the number the upload ends with.
  */
 @ApplicationScoped
 public class FunctionCatalog {
@@ -85,6 +94,13 @@ public class FunctionCatalog {
     private volatile KafkaConsumer<String, byte[]> following;
     /** Functions whose latest change could not be published yet (broker down): retried. */
     private final Set<String> unpublished = ConcurrentHashMap.newKeySet();
+    /** Functions with a change of this node's being published now (not read back yet). */
+    private final Set<String> publishing = ConcurrentHashMap.newKeySet();
+    /** Per function, the versions the log has given a package to (the first record with that number), by SHA-256. */
+    private final java.util.Map<String, java.util.Map<Long, String>> settled = new ConcurrentHashMap<>();
+    /** The offset of the last fn.functions record the follower applied (-1: none yet). */
+    private volatile long appliedOffset = -1;
+    private final Object applied = new Object();
 
     void start(@Observes StartupEvent ignored) throws IOException {
         nodeId = nodeId(config.dataDir());
@@ -111,54 +127,103 @@ public class FunctionCatalog {
     /** Deploy, rollback and delete on this gateway: published before the API answers, so invokers can fetch the version. */
     void changed(@Observes FunctionChanged change) {
         try {
-            if (change.stored() == null) publishDeleted(change.name());
-            else publish(change.stored());
-            unpublished.remove(change.name());
+            publishAndReadBack(change.name());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (Exception e) {
-            unpublished.add(change.name());
             LOG.warnf("could not publish %s to the function catalog yet (%s); retrying in the background", change.name(), e.toString());
         }
     }
 
-    private void publish(FunctionStore.Stored s) throws Exception {
+    /**
+     * Publishes the function as this node has it now (its current version, or a tombstone) and
+     * waits until the follower has read the record back: by then a version number another
+     * gateway took first has been moved, and the API answers with the number the upload ends with.
+     * Left to the republisher when it cannot be published.
+     */
+    private void publishAndReadBack(String name) throws Exception {
+        try {
+            // Again (a few times at most) when the follower moved our upload to another number
+            // meanwhile: it marks the function unpublished, and the moved version goes out now.
+            for (int round = 0; round < 3; round++) {
+                // Cleared before the state is read: a mark the follower sets after this stays.
+                unpublished.remove(name);
+                publishing.add(name); // the follower clears it when it reads our record back
+                long offset;
+                try {
+                    var now = store.get(name);
+                    offset = now.isPresent() ? publish(now.get()) : publishDeleted(name);
+                } catch (Exception e) {
+                    unpublished.add(name);
+                    throw e;
+                }
+                awaitApplied(offset, Duration.ofSeconds(10));
+                if (!unpublished.contains(name)) return;
+            }
+        } finally {
+            publishing.remove(name);
+        }
+    }
+
+    private void awaitApplied(long offset, Duration within) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        synchronized (applied) {
+            while (appliedOffset < offset) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    LOG.warnf("the function catalog has not read back offset %d of %s within %d s; answering anyway", offset, FUNCTIONS_TOPIC, within.toSeconds());
+                    return;
+                }
+                applied.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        }
+    }
+
+    /** Publishes the function's current version; returns the record's offset. */
+    private long publish(FunctionStore.Stored s) throws Exception {
         FunctionDeployment d = s.deployment();
         JsonNode pkg = publishPackage(d.name(), d.version());
         ObjectNode record = JSON.createObjectNode();
-        record.put("name", d.name()).put("version", d.version()).put("deployedAt", s.deployedAt().toString()).set("package", pkg);
+        record.put("name", d.name()).put("version", d.version()).put("deployedAt", s.deployedAt().toString())
+                .put("sha256", pkg.path("sha256").asText()).set("package", pkg);
         ProducerRecord<String, byte[]> r = new ProducerRecord<>(FUNCTIONS_TOPIC, d.name(), record.toString().getBytes(StandardCharsets.UTF_8));
         r.headers().add(ORIGIN, nodeId.getBytes(StandardCharsets.UTF_8));
-        producer.send(r).get(10, TimeUnit.SECONDS);
+        return producer.send(r).get(10, TimeUnit.SECONDS).offset();
     }
 
-    private void publishDeleted(String name) throws Exception {
+    private long publishDeleted(String name) throws Exception {
         ProducerRecord<String, byte[]> r = new ProducerRecord<>(FUNCTIONS_TOPIC, name, null);
         r.headers().add(ORIGIN, nodeId.getBytes(StandardCharsets.UTF_8));
-        producer.send(r).get(10, TimeUnit.SECONDS);
+        return producer.send(r).get(10, TimeUnit.SECONDS).offset();
     }
 
     /** Sends a version's archive in chunks once; where it went is kept beside the version. */
     private JsonNode publishPackage(String name, long version) throws Exception {
         Path marker = store.versionFile(name, version, PUBLISHED_FILE);
-        if (Files.exists(marker)) return JSON.readTree(Files.readString(marker));
+        if (Files.exists(marker)) {
+            JsonNode published = JSON.readTree(Files.readString(marker));
+            if (published.hasNonNull("sha256")) return published; // else from a Skiff before hashes: sent again
+        }
         byte[] archive = Files.readAllBytes(store.packageOf(name, version));
+        String sha256 = store.packageSha256(name, version);
+        // The package's hash is in its chunks' keys: two uploads given the same number by two
+        // gateways must not replace each other's chunks when the topic is compacted.
+        String prefix = name + "/" + version + "/" + sha256.substring(0, 16) + "/";
         int chunks = Math.max(1, (archive.length + CHUNK_BYTES - 1) / CHUNK_BYTES);
         List<java.util.concurrent.Future<RecordMetadata>> sends = new ArrayList<>();
         for (int i = 0; i < chunks; i++) {
             byte[] part = java.util.Arrays.copyOfRange(archive, i * CHUNK_BYTES, Math.min(archive.length, (i + 1) * CHUNK_BYTES));
-            sends.add(producer.send(new ProducerRecord<>(PACKAGES_TOPIC, 0, chunkKey(name, version, i), part)));
+            sends.add(producer.send(new ProducerRecord<>(PACKAGES_TOPIC, 0, prefix + i, part)));
         }
         RecordMetadata first = sends.get(0).get(10, TimeUnit.SECONDS);
         for (var f : sends) f.get(10, TimeUnit.SECONDS);
         ObjectNode pkg = JSON.createObjectNode();
-        pkg.put("partition", first.partition()).put("offset", first.offset()).put("chunks", chunks).put("bytes", archive.length);
+        pkg.put("partition", first.partition()).put("offset", first.offset()).put("chunks", chunks).put("bytes", archive.length)
+                .put("prefix", prefix).put("sha256", sha256);
         Path tmp = marker.resolveSibling(PUBLISHED_FILE + ".tmp");
         Files.writeString(tmp, pkg.toString());
         Files.move(tmp, marker, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         return pkg;
-    }
-
-    private static String chunkKey(String name, long version, int i) {
-        return name + "/" + version + "/" + i;
     }
 
     private void republish() {
@@ -170,11 +235,10 @@ public class FunctionCatalog {
             }
             for (String name : List.copyOf(unpublished)) {
                 try {
-                    var s = store.get(name);
-                    if (s.isPresent()) publish(s.get());
-                    else publishDeleted(name);
-                    unpublished.remove(name);
+                    publishAndReadBack(name);
                     LOG.infof("published %s to the function catalog", name);
+                } catch (InterruptedException e) {
+                    return;
                 } catch (Exception e) {
                     LOG.debugf("still cannot publish %s: %s", name, e);
                 }
@@ -196,8 +260,15 @@ public class FunctionCatalog {
                 }
                 consumer.assign(parts);
                 consumer.seekToBeginning(parts);
+                settled.clear(); // read again from the start, in log order
                 while (!stopping) {
-                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) apply(r);
+                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                        apply(r);
+                        synchronized (applied) {
+                            appliedOffset = r.offset();
+                            applied.notifyAll();
+                        }
+                    }
                 }
             } catch (InterruptedException | org.apache.kafka.common.errors.InterruptException | org.apache.kafka.common.errors.WakeupException e) {
                 return;
@@ -214,13 +285,17 @@ public class FunctionCatalog {
     }
 
     private void apply(ConsumerRecord<String, byte[]> r) {
-        var origin = r.headers().lastHeader(ORIGIN);
-        if (origin != null && nodeId.equals(new String(origin.value(), StandardCharsets.UTF_8))) return;
         String name = r.key();
         if (name == null) return;
+        var origin = r.headers().lastHeader(ORIGIN);
+        boolean own = origin != null && nodeId.equals(new String(origin.value(), StandardCharsets.UTF_8));
+        // A change of this node's not on the log yet comes after this record: it decides what is current.
+        boolean changedHere = unpublished.contains(name) || (publishing.contains(name) && !own);
+        if (own) publishing.remove(name); // read back: records after this one come after the change
         try {
             if (r.value() == null) {
-                if (store.delete(name)) {
+                settled.remove(name);
+                if (!changedHere && store.delete(name)) {
                     LOG.infof("function catalog: %s was deleted", name);
                     if (config.role().invoker()) local.retire(name);
                 }
@@ -228,9 +303,34 @@ public class FunctionCatalog {
             }
             JsonNode spec = JSON.readTree(r.value());
             long version = spec.path("version").asLong();
+            String sha256 = spec.path("sha256").asText(""); // empty: written by a Skiff before hashes
             Instant deployedAt = Instant.parse(spec.path("deployedAt").asText());
-            FunctionDeployment d = store.version(name, version).orElse(null);
-            if (d == null) d = store.storeVersion(name, version, fetchPackage(name, version, spec.path("package")));
+            var numbers = settled.computeIfAbsent(name, n -> new ConcurrentHashMap<>());
+            VersionClaim claim = claim(numbers.get(version), sha256, name, version, own);
+            if (claim == VersionClaim.IGNORE) {
+                LOG.infof("function catalog: %s version %d was taken by an earlier record; this one (%s) is moved to another number by the gateway that wrote it",
+                        name, version, own ? "this node's" : "another gateway's");
+                return;
+            }
+            // Fetched before the store's lock is taken (it may take seconds), in case it is needed.
+            InputStream fetched = claim == VersionClaim.HAVE_IT ? null : fetchPackage(name, version, spec.path("package"));
+            FunctionDeployment d;
+            synchronized (store) {
+                // Again under the store's lock: a deploy on this node may have taken the number meanwhile.
+                claim = claim(numbers.get(version), sha256, name, version, own);
+                if (claim == VersionClaim.IGNORE) return;
+                if (claim == VersionClaim.MOVE_OURS_AWAY) {
+                    moveOursAway(name, version);
+                    changedHere = true;
+                }
+                d = store.version(name, version).orElse(null);
+                if (d == null) {
+                    if (fetched == null) fetched = fetchPackage(name, version, spec.path("package"));
+                    d = store.storeVersion(name, version, fetched);
+                }
+            }
+            if (!sha256.isEmpty()) numbers.put(version, sha256);
+            if (changedHere) return;
             var current = store.get(name);
             if (current.isEmpty() || current.get().deployment().version() != version) {
                 store.makeCurrent(name, version, deployedAt);
@@ -244,6 +344,36 @@ public class FunctionCatalog {
         }
     }
 
+    private VersionClaim claim(String taken, String sha256, String name, long version, boolean own) throws IOException {
+        FunctionDeployment here = store.version(name, version).orElse(null);
+        VersionClaim claim = VersionClaim.of(taken, sha256, here == null ? null : packageSha256(name, version));
+        // Its own record for a number this node holds other code under: it moved its upload away already.
+        return own && claim == VersionClaim.MOVE_OURS_AWAY ? VersionClaim.IGNORE : claim;
+    }
+
+    /** This node's upload has the number, but the log gave it to another package first: it goes to the next free number. */
+    private void moveOursAway(String name, long version) throws IOException {
+        long moved = store.renumber(name, version);
+        Files.deleteIfExists(store.versionFile(name, moved, PUBLISHED_FILE));
+        LOG.warnf("function catalog: %s version %d was deployed on another gateway at the same time; this gateway's upload is now version %d",
+                name, version, moved);
+        if (config.role().invoker()) {
+            local.retireVersion(name, version); // its replicas run this node's code, not what the number names now
+            var now = store.get(name);
+            if (now.isPresent() && now.get().deployment().version() == moved) local.activate(now.get().deployment());
+        }
+        unpublished.add(name); // published again under its new number: after this record, so it stays current
+    }
+
+    /** The SHA-256 of a stored version's package; null when its package was not kept (stored by a Skiff before that): then it is taken as it is. */
+    private String packageSha256(String name, long version) throws IOException {
+        try {
+            return store.packageSha256(name, version);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return null;
+        }
+    }
+
     /** Reads a version's archive back from fn.packages, starting where its record says. */
     private InputStream fetchPackage(String name, long version, JsonNode pkg) throws IOException {
         int chunks = pkg.path("chunks").asInt();
@@ -252,7 +382,7 @@ public class FunctionCatalog {
         byte[][] parts = new byte[chunks][];
         int found = 0;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        String prefix = name + "/" + version + "/";
+        String prefix = pkg.path("prefix").asText(name + "/" + version + "/");
         try (KafkaConsumer<String, byte[]> consumer = KafkaClients.reader(bootstrap, "skiff-catalog-packages-" + nodeId)) {
             consumer.assign(List.of(tp));
             consumer.seek(tp, pkg.path("offset").asLong());
