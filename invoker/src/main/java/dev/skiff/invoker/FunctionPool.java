@@ -227,6 +227,77 @@ final class FunctionPool {
         }
     }
 
+    /**
+     * When the least recently used idle replica beyond minScale was last used (System.nanoTime),
+     * or empty when there is none: what another function's cold start may stop to make room.
+     */
+    java.util.OptionalLong oldestIdleSince() {
+        lock.lock();
+        try {
+            Replica r = oldestEvictable();
+            return r == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(r.lastUsedNanos);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stops the least recently used idle replica beyond minScale; false when there is none (any more). */
+    boolean evictOldestIdle() {
+        Replica r;
+        lock.lock();
+        try {
+            r = oldestEvictable();
+            if (r == null) return false;
+            replicas.remove(r);
+        } finally {
+            lock.unlock();
+        }
+        org.jboss.logging.Logger.getLogger(FunctionPool.class).infof("stopping idle replica %s to make room for another function", r.id);
+        r.drainAndStopInBackground(stopGrace);
+        return true;
+    }
+
+    /** How many replicas {@link #evictOldestIdle} could stop one after the other now. */
+    int evictableCount() {
+        lock.lock();
+        try {
+            int live = 0, idleLive = 0, idleRetired = 0;
+            for (Replica r : replicas) {
+                if (!r.retired) live++;
+                if (r.inFlight > 0) continue;
+                if (r.retired) idleRetired++;
+                else idleLive++;
+            }
+            int minScale = replicas.isEmpty() ? 0 : replicas.get(0).deployment.config().minScale();
+            return idleRetired + Math.min(idleLive, Math.max(0, live - minScale));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Replica oldestEvictable() {
+        int live = (int) replicas.stream().filter(r -> !r.retired).count();
+        Replica oldest = null;
+        for (Replica r : replicas) {
+            if (r.inFlight > 0 || (!r.retired && live <= r.deployment.config().minScale())) continue;
+            if (oldest == null || r.lastUsedNanos < oldest.lastUsedNanos) oldest = r;
+        }
+        return oldest;
+    }
+
+    /** True when a running replica has a free slot (a call needs no new replica). */
+    boolean hasFreeSlot() {
+        lock.lock();
+        try {
+            for (Replica r : replicas) {
+                if (!r.retired && r.sandbox.isAlive() && r.inFlight < r.deployment.config().concurrency()) return true;
+            }
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Stops replicas idle for longer than their function's idleTimeout, keeping minScale of them. */
     void reapIdle(long nowNanos) {
         List<Replica> idle = new ArrayList<>();

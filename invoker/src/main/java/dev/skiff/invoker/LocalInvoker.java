@@ -227,6 +227,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
         long started = System.nanoTime();
         remember(d);
         FunctionPool pool = pool(d.name());
+        makeRoomFor(d, pool);
         Replica replica;
         try {
             replica = pool.acquire(d, config.queueTimeout(), d.config().maxQueue(), replicaLimit, this::memoryFree);
@@ -371,6 +372,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
     public void warmUp(FunctionDeployment d) throws InvocationException {
         remember(d);
         FunctionPool pool = pool(d.name());
+        makeRoomFor(d, pool);
         Replica r = pool.acquire(d, config.queueTimeout(), d.config().maxQueue(), Integer.MAX_VALUE, this::memoryFree);
         pool.release(r, true);
         if (d.config().minScale() > 1) pool.ensureMinimum(d);
@@ -440,6 +442,49 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
             loads.add(new FunctionLoad(e.getKey(), d.version(), c.replicas(), c.starting(), c.inFlight(), c.waiting(), d.config().concurrency()));
         }
         return loads;
+    }
+
+    /**
+     * A call that needs a new replica when there is no memory left for one stops idle replicas of
+     * other functions, least recently used first, beyond their minScale (as OpenWhisk's container
+     * pool evicts free containers): otherwise it would fail with no_room while memory sits in
+     * replicas nobody calls until their idleTimeout. Done before the call takes its slot, outside
+     * the pools' locks; a race with another call only means one of them finds no room after all.
+     */
+    private void makeRoomFor(FunctionDeployment d, FunctionPool pool) {
+        long needed = d.config().memoryBytes();
+        long free = memoryFree();
+        if (free >= needed || pool.hasFreeSlot() || pool.counts().starting() > 0) return;
+        long reclaimable = 0;
+        for (var e : pools.entrySet()) {
+            FunctionDeployment other = deployments.get(e.getKey());
+            if (other != null && !e.getKey().equals(d.name())) reclaimable += (long) e.getValue().evictableCount() * other.config().memoryBytes();
+        }
+        if (free + reclaimable < needed) return; // stopping every idle replica would not make room: none is stopped in vain
+        while (memoryFree() < needed) {
+            // The least recently used replica that makes room alone, else the least recently used one.
+            long shortfall = needed - memoryFree();
+            String victim = null, alone = null;
+            long oldest = Long.MAX_VALUE, oldestAlone = Long.MAX_VALUE;
+            for (var e : pools.entrySet()) {
+                FunctionDeployment other = deployments.get(e.getKey());
+                if (other == null || e.getKey().equals(d.name())) continue;
+                var since = e.getValue().oldestIdleSince();
+                if (since.isEmpty()) continue;
+                if (since.getAsLong() < oldest) {
+                    oldest = since.getAsLong();
+                    victim = e.getKey();
+                }
+                if (other.config().memoryBytes() >= shortfall && since.getAsLong() < oldestAlone) {
+                    oldestAlone = since.getAsLong();
+                    alone = e.getKey();
+                }
+            }
+            if (alone != null) victim = alone;
+            FunctionPool p = victim == null ? null : pools.get(victim);
+            if (p == null || !p.evictOldestIdle()) return;
+            LOG.infof("stopped an idle replica of %s to make room for %s (%d MiB)", victim, d.name(), needed >> 20);
+        }
     }
 
     /**

@@ -121,6 +121,38 @@ class InvokerBehaviourTest {
     }
 
     @Test
+    void aColdStartWithoutRoomStopsAnIdleReplicaOfAnotherFunctionButNeverABusyOne() throws Exception {
+        // Two functions that each take all the memory this invoker offers but 512 MiB: one replica at a time fits.
+        long bigMiB = (invoker.memoryFree() >> 20) - 512;
+        deploy("filler", "memory: " + bigMiB + "Mi\nconcurrency: 1\n", """
+                import time
+                def handle(event, context):
+                    if event.body == b"slow":
+                        time.sleep(4)
+                    return "filled"
+                """);
+        given().contentType("application/gzip").body(Functions.pack("squeezed", "memory: " + bigMiB + "Mi\n", """
+                def handle(event, context):
+                    return "squeezed in"
+                """)).when().put("/v1/functions/squeezed?warm=false").then().statusCode(201);
+
+        // While filler's replica runs a call it stays: squeezed is refused at once, nothing is stopped.
+        var slow = java.util.concurrent.CompletableFuture.supplyAsync(() -> given().body("slow").when().post("/fn/filler").then().extract().statusCode());
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (invoker.loads().stream().noneMatch(l -> l.function().equals("filler") && l.inFlight() > 0) && System.nanoTime() < deadline) Thread.sleep(20);
+        given().when().get("/fn/squeezed").then().statusCode(503).body("error", equalTo("no_room"));
+        assertEquals(1, invoker.replicas("filler"), "a busy replica is not stopped for another function");
+        assertEquals(200, (int) slow.get(30, java.util.concurrent.TimeUnit.SECONDS));
+
+        // Idle now: the next call of squeezed stops it and starts its own replica.
+        given().when().get("/fn/squeezed").then().statusCode(200).body(equalTo("squeezed in"));
+        assertEquals(0, invoker.replicas("filler"), "filler's idle replica made room");
+        assertEquals(1, invoker.replicas("squeezed"));
+        given().when().delete("/v1/functions/squeezed").then().statusCode(204);
+        given().when().delete("/v1/functions/filler").then().statusCode(204);
+    }
+
+    @Test
     void redeployLetsRunningCallsFinishOnTheOldVersion() throws Exception {
         deploy("rolling", "concurrency: 4\n", """
                 import time
