@@ -250,6 +250,20 @@ public class FunctionStore {
         return functionsDir().resolve(name).resolve("versions").resolve(Long.toString(version)).resolve(PACKAGE_FILE);
     }
 
+    /** Work on the store that no deploy, rollback or delete may interleave with. */
+    public interface Locked<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code work} holding the store's lock (the one deploy, storeVersion and the others
+     * take). Callers outside need this: the store they hold is a CDI proxy, and
+     * synchronized (store) would lock the proxy, not the store.
+     */
+    public synchronized <T> T locked(Locked<T> work) throws IOException {
+        return work.run();
+    }
+
     /** The SHA-256 (hex) of the package a version was deployed from: what tells two uploads that were given the same number apart. */
     public String packageSha256(String name, long version) throws IOException {
         try (InputStream in = Files.newInputStream(packageOf(name, version))) {

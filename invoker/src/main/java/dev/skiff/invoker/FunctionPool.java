@@ -231,10 +231,10 @@ final class FunctionPool {
      * When the least recently used idle replica beyond minScale was last used (System.nanoTime),
      * or empty when there is none: what another function's cold start may stop to make room.
      */
-    java.util.OptionalLong oldestIdleSince() {
+    java.util.OptionalLong oldestIdleSince(long idleSinceBefore) {
         lock.lock();
         try {
-            Replica r = oldestEvictable();
+            Replica r = oldestEvictable(idleSinceBefore);
             return r == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(r.lastUsedNanos);
         } finally {
             lock.unlock();
@@ -242,11 +242,11 @@ final class FunctionPool {
     }
 
     /** Stops the least recently used idle replica beyond minScale; false when there is none (any more). */
-    boolean evictOldestIdle() {
+    boolean evictOldestIdle(long idleSinceBefore) {
         Replica r;
         lock.lock();
         try {
-            r = oldestEvictable();
+            r = oldestEvictable(idleSinceBefore);
             if (r == null) return false;
             replicas.remove(r);
         } finally {
@@ -258,13 +258,13 @@ final class FunctionPool {
     }
 
     /** How many replicas {@link #evictOldestIdle} could stop one after the other now. */
-    int evictableCount() {
+    int evictableCount(long idleSinceBefore) {
         lock.lock();
         try {
             int live = 0, idleLive = 0, idleRetired = 0;
             for (Replica r : replicas) {
                 if (!r.retired) live++;
-                if (r.inFlight > 0) continue;
+                if (r.inFlight > 0 || r.lastUsedNanos - idleSinceBefore > 0) continue;
                 if (r.retired) idleRetired++;
                 else idleLive++;
             }
@@ -275,11 +275,12 @@ final class FunctionPool {
         }
     }
 
-    private Replica oldestEvictable() {
+    /** Idle since before {@code idleSinceBefore} (System.nanoTime) and beyond minScale, the least recently used first. */
+    private Replica oldestEvictable(long idleSinceBefore) {
         int live = (int) replicas.stream().filter(r -> !r.retired).count();
         Replica oldest = null;
         for (Replica r : replicas) {
-            if (r.inFlight > 0 || (!r.retired && live <= r.deployment.config().minScale())) continue;
+            if (r.inFlight > 0 || r.lastUsedNanos - idleSinceBefore > 0 || (!r.retired && live <= r.deployment.config().minScale())) continue;
             if (oldest == null || r.lastUsedNanos < oldest.lastUsedNanos) oldest = r;
         }
         return oldest;

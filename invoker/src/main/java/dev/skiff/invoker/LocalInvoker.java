@@ -444,21 +444,25 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
         return loads;
     }
 
+    /** A replica used more recently than this is not stopped for another function: calls in bursts would trade replicas back and forth. */
+    public static final Duration EVICTABLE_AFTER = Duration.ofSeconds(5);
+
     /**
      * A call that needs a new replica when there is no memory left for one stops idle replicas of
-     * other functions, least recently used first, beyond their minScale (as OpenWhisk's container
-     * pool evicts free containers): otherwise it would fail with no_room while memory sits in
-     * replicas nobody calls until their idleTimeout. Done before the call takes its slot, outside
+     * other functions (idle for {@link #EVICTABLE_AFTER} at least, beyond their minScale), as
+     * OpenWhisk's container pool evicts free containers: otherwise it would fail with no_room
+     * while memory sits in replicas nobody calls until their idleTimeout. Done before the call takes its slot, outside
      * the pools' locks; a race with another call only means one of them finds no room after all.
      */
     private void makeRoomFor(FunctionDeployment d, FunctionPool pool) {
+        long idleSinceBefore = System.nanoTime() - EVICTABLE_AFTER.toNanos();
         long needed = d.config().memoryBytes();
         long free = memoryFree();
         if (free >= needed || pool.hasFreeSlot() || pool.counts().starting() > 0) return;
         long reclaimable = 0;
         for (var e : pools.entrySet()) {
             FunctionDeployment other = deployments.get(e.getKey());
-            if (other != null && !e.getKey().equals(d.name())) reclaimable += (long) e.getValue().evictableCount() * other.config().memoryBytes();
+            if (other != null && !e.getKey().equals(d.name())) reclaimable += (long) e.getValue().evictableCount(idleSinceBefore) * other.config().memoryBytes();
         }
         if (free + reclaimable < needed) return; // stopping every idle replica would not make room: none is stopped in vain
         while (memoryFree() < needed) {
@@ -469,7 +473,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
             for (var e : pools.entrySet()) {
                 FunctionDeployment other = deployments.get(e.getKey());
                 if (other == null || e.getKey().equals(d.name())) continue;
-                var since = e.getValue().oldestIdleSince();
+                var since = e.getValue().oldestIdleSince(idleSinceBefore);
                 if (since.isEmpty()) continue;
                 if (since.getAsLong() < oldest) {
                     oldest = since.getAsLong();
@@ -482,7 +486,7 @@ public class LocalInvoker implements Invoker, ConcurrencySampler {
             }
             if (alone != null) victim = alone;
             FunctionPool p = victim == null ? null : pools.get(victim);
-            if (p == null || !p.evictOldestIdle()) return;
+            if (p == null || !p.evictOldestIdle(idleSinceBefore)) return;
             LOG.infof("stopped an idle replica of %s to make room for %s (%d MiB)", victim, d.name(), needed >> 20);
         }
     }

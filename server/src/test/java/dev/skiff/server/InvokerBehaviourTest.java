@@ -144,7 +144,10 @@ class InvokerBehaviourTest {
         assertEquals(1, invoker.replicas("filler"), "a busy replica is not stopped for another function");
         assertEquals(200, (int) slow.get(30, java.util.concurrent.TimeUnit.SECONDS));
 
-        // Idle now: the next call of squeezed stops it and starts its own replica.
+        // Just used, it is kept (a function called in bursts keeps its replicas): squeezed is refused.
+        given().when().get("/fn/squeezed").then().statusCode(503).body("error", equalTo("no_room"));
+        // Idle for 5 s (LocalInvoker.EVICTABLE_AFTER): the next call of squeezed stops it and starts its own replica.
+        Thread.sleep(dev.skiff.invoker.LocalInvoker.EVICTABLE_AFTER.toMillis() + 500);
         given().when().get("/fn/squeezed").then().statusCode(200).body(equalTo("squeezed in"));
         assertEquals(0, invoker.replicas("filler"), "filler's idle replica made room");
         assertEquals(1, invoker.replicas("squeezed"));

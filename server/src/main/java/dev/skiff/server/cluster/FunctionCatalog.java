@@ -314,21 +314,21 @@ public class FunctionCatalog {
             }
             // Fetched before the store's lock is taken (it may take seconds), in case it is needed.
             InputStream fetched = claim == VersionClaim.HAVE_IT ? null : fetchPackage(name, version, spec.path("package"));
-            FunctionDeployment d;
-            synchronized (store) {
+            boolean[] moved = {false};
+            FunctionDeployment d = store.locked(() -> {
                 // Again under the store's lock: a deploy on this node may have taken the number meanwhile.
-                claim = claim(numbers.get(version), sha256, name, version, own);
-                if (claim == VersionClaim.IGNORE) return;
-                if (claim == VersionClaim.MOVE_OURS_AWAY) {
+                VersionClaim now = claim(numbers.get(version), sha256, name, version, own);
+                if (now == VersionClaim.IGNORE) return null;
+                if (now == VersionClaim.MOVE_OURS_AWAY) {
                     moveOursAway(name, version);
-                    changedHere = true;
+                    moved[0] = true;
                 }
-                d = store.version(name, version).orElse(null);
-                if (d == null) {
-                    if (fetched == null) fetched = fetchPackage(name, version, spec.path("package"));
-                    d = store.storeVersion(name, version, fetched);
-                }
-            }
+                FunctionDeployment here = store.version(name, version).orElse(null);
+                if (here != null) return here;
+                return store.storeVersion(name, version, fetched != null ? fetched : fetchPackage(name, version, spec.path("package")));
+            });
+            if (d == null) return;
+            if (moved[0]) changedHere = true;
             if (!sha256.isEmpty()) numbers.put(version, sha256);
             if (changedHere) return;
             var current = store.get(name);
