@@ -89,7 +89,6 @@ class ClusterIT {
     @Test
     void callsSpreadOverBothInvokersAndSurviveOneBeingKilled() throws Exception {
         tokensWorkOnEveryGateway();
-        deploysAtTheSameMomentOnTwoGatewaysKeepTheirOwnVersions();
         given().baseUri(gateway.url()).auth().oauth2(gateway.token()).contentType("application/gzip")
                 .body(Functions.pack("spread", "concurrency: 1\nmaxScale: 3\nmemory: 256Mi\n", """
                         import time
@@ -228,60 +227,6 @@ class ClusterIT {
         assertTrue(!Files.readString(gateway.dir.resolve("data/auth/tokens.json")).contains(id), "gone from gateway 1's tokens.json");
         Files.writeString(work.resolve("tokens.txt"), "token made on gateway 1 accepted by gateway 2 after " + acceptedAfter
                 + " s; revoked on gateway 2, refused by gateway 1 after " + refusedAfter + " s\n");
-    }
-
-    /**
-     * Both gateways deploy one function at the same moment, three times: each upload ends with a
-     * version number of its own, the one its deploy answered, and every gateway runs that code
-     * under that number (the first record on fn.functions keeps a number; the other gateway
-     * moves its upload to the next one).
-     */
-    private void deploysAtTheSameMomentOnTwoGatewaysKeepTheirOwnVersions() throws Exception {
-        Map<Long, String> codeOf = new java.util.TreeMap<>();
-        List<SkiffNode> gateways = List.of(gateway, gateway2);
-        for (int round = 0; round < 3; round++) {
-            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
-            List<java.util.concurrent.CompletableFuture<Long>> answers = new ArrayList<>();
-            List<String> says = new ArrayList<>();
-            for (int g = 0; g < 2; g++) {
-                SkiffNode gw = gateways.get(g);
-                String text = "gateway " + (g + 1) + " round " + round;
-                byte[] pkg = Functions.pack("twins", "", "def handle(event, context):\n    return '" + text + "'\n");
-                says.add(text);
-                answers.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                    try {
-                        go.await();
-                    } catch (InterruptedException e) {
-                        throw new IllegalStateException(e);
-                    }
-                    return given().baseUri(gw.url()).auth().oauth2(gw.token()).contentType("application/gzip").body(pkg)
-                            .when().put("/v1/functions/twins?warm=false").then().statusCode(org.hamcrest.Matchers.anyOf(
-                                    org.hamcrest.Matchers.is(200), org.hamcrest.Matchers.is(201)))
-                            .extract().jsonPath().getLong("version");
-                }, Thread::startVirtualThread));
-            }
-            go.countDown();
-            for (int g = 0; g < 2; g++) {
-                long version = answers.get(g).get(60, java.util.concurrent.TimeUnit.SECONDS);
-                String before = codeOf.put(version, says.get(g));
-                assertTrue(before == null, "version " + version + " was the answer to two deploys: '" + before + "' and '" + says.get(g) + "'");
-            }
-        }
-        // Every number names the same code on both gateways (and the invokers they call).
-        for (Map.Entry<Long, String> v : codeOf.entrySet()) {
-            given().baseUri(gateway.url()).auth().oauth2(gateway.token()).contentType("application/json").body(Map.of("version", v.getKey()))
-                    .when().post("/v1/functions/twins/rollback").then().statusCode(200);
-            for (SkiffNode gw : gateways) {
-                awaitTrue(Duration.ofSeconds(30), () -> given().baseUri(gw.url()).auth().oauth2(gw.token()).when().get("/v1/functions/twins")
-                        .then().extract().jsonPath().getLong("version") == v.getKey(), gw.name + " is on version " + v.getKey());
-                given().baseUri(gw.url()).when().get("/fn/twins").then().statusCode(200).body(org.hamcrest.Matchers.equalTo(v.getValue()));
-            }
-        }
-        given().baseUri(gateway.url()).auth().oauth2(gateway.token()).when().delete("/v1/functions/twins").then().statusCode(204);
-        for (SkiffNode inv : List.of(invokerA, invokerB)) {
-            awaitTrue(Duration.ofSeconds(30), () -> status(inv, "/v1/functions/twins") == 404, inv.name + " deleted twins (its memory is needed below)");
-        }
-        Files.writeString(work.resolve("versions.txt"), "deploys at the same moment on two gateways, by version: " + codeOf + "\n");
     }
 
     /** Callers sending GETs in a loop, counting answers by status. */

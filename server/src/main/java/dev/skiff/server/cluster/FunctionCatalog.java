@@ -200,12 +200,14 @@ public class FunctionCatalog {
     /** Sends a version's archive in chunks once; where it went is kept beside the version. */
     private JsonNode publishPackage(String name, long version) throws Exception {
         Path marker = store.versionFile(name, version, PUBLISHED_FILE);
+        String sha256 = store.packageSha256(name, version);
         if (Files.exists(marker)) {
+            // Only for this very package: a marker written while the follower moved our upload
+            // away can sit beside the other gateway's package that took the number.
             JsonNode published = JSON.readTree(Files.readString(marker));
-            if (published.hasNonNull("sha256")) return published; // else from a Skiff before hashes: sent again
+            if (sha256.equals(published.path("sha256").asText())) return published;
         }
         byte[] archive = Files.readAllBytes(store.packageOf(name, version));
-        String sha256 = store.packageSha256(name, version);
         // The package's hash is in its chunks' keys: two uploads given the same number by two
         // gateways must not replace each other's chunks when the topic is compacted.
         String prefix = name + "/" + version + "/" + sha256.substring(0, 16) + "/";
